@@ -1,0 +1,95 @@
+"""Building blocks of the networks: DBPN-style back-projection units and plain conv layers."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# DBPN's (kernel, stride, padding) for the projection convolutions at each scale.
+PROJECTION_GEOMETRY: dict[int, tuple[int, int, int]] = {
+    2: (6, 2, 2),
+    4: (8, 4, 2),
+    8: (12, 8, 2),
+    16: (20, 16, 2),
+}
+
+
+def conv(in_ch: int, out_ch: int, kernel: int = 3, act: bool = True) -> nn.Sequential:
+    """A same-size convolution, optionally followed by PReLU (DBPN's activation)."""
+    layers: list[nn.Module] = [nn.Conv2d(in_ch, out_ch, kernel, padding=kernel // 2)]
+    if act:
+        layers.append(nn.PReLU(out_ch))
+    return nn.Sequential(*layers)
+
+
+def projection_geometry(scale: int) -> tuple[int, int, int]:
+    """Kernel, stride and padding for a scale; fails naming the supported scales."""
+    if scale not in PROJECTION_GEOMETRY:
+        raise ValueError(f"scale must be one of {sorted(PROJECTION_GEOMETRY)}, got {scale}")
+    return PROJECTION_GEOMETRY[scale]
+
+
+class _Projection(nn.Module):
+    """One strided conv (down) or transposed conv (up) with PReLU; exact ×scale sizes."""
+
+    def __init__(self, channels: int, scale: int, up: bool) -> None:
+        super().__init__()
+        k, s, p = projection_geometry(scale)
+        layer = nn.ConvTranspose2d if up else nn.Conv2d
+        self.op = layer(channels, channels, k, stride=s, padding=p)
+        self.act = nn.PReLU(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.op(x))
+
+
+class UpProjection(nn.Module):
+    """LR features → HR features, corrected by the back-projected LR residual (DBPN)."""
+
+    def __init__(self, channels: int, scale: int) -> None:
+        super().__init__()
+        self.up1 = _Projection(channels, scale, up=True)
+        self.down = _Projection(channels, scale, up=False)
+        self.up2 = _Projection(channels, scale, up=True)
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        hr0 = self.up1(lr)
+        residual = self.down(hr0) - lr
+        return hr0 + self.up2(residual)
+
+
+class DownProjection(nn.Module):
+    """HR features → LR features, corrected by the re-upsampled HR residual (DBPN)."""
+
+    def __init__(self, channels: int, scale: int) -> None:
+        super().__init__()
+        self.down1 = _Projection(channels, scale, up=False)
+        self.up = _Projection(channels, scale, up=True)
+        self.down2 = _Projection(channels, scale, up=False)
+
+    def forward(self, hr: torch.Tensor) -> torch.Tensor:
+        lr0 = self.down1(hr)
+        residual = self.up(lr0) - hr
+        return lr0 + self.down2(residual)
+
+
+class BoundaryHead(nn.Module):
+    """Two convs mapping a unit's HR features to a depth map (output-space distillation)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv(channels, max(channels // 2, 4)), conv(max(channels // 2, 4), 1, act=False))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.body(features)
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convs with an identity skip (used where DENet replaces projection units)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv(channels, channels), conv(channels, channels, act=False))
+        self.act = nn.PReLU(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(x + self.body(x))

@@ -1,0 +1,91 @@
+"""DSRNet: depth-only super-resolution by stacked back-projection units (Sun et al., CVPR 2021)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dsr_ros.net.blocks import BoundaryHead, DownProjection, UpProjection, conv, projection_geometry
+
+# Named sizes: `lite` is the real-time default, `base` follows DBPN's paper-sized defaults.
+VARIANTS: dict[str, dict[str, int]] = {
+    "lite": {"features": 16, "shallow": 32, "units": 2},
+    "base": {"features": 64, "shallow": 128, "units": 7},
+}
+
+
+@dataclass(frozen=True)
+class DSRNetConfig:
+    """Hyper-parameters that fully determine a DSRNet's shape (stored in every model card)."""
+
+    scale: int
+    features: int = VARIANTS["lite"]["features"]
+    shallow: int = VARIANTS["lite"]["shallow"]
+    units: int = VARIANTS["lite"]["units"]
+    variant: str = "lite"
+
+    @classmethod
+    def from_variant(cls, variant: str, scale: int) -> "DSRNetConfig":
+        """The named variant at a scale; fails naming the known variants."""
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+        return cls(scale=scale, variant=variant, **VARIANTS[variant])
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DSRNetOutput:
+    """Everything distillation needs: final depth, per-unit HR features and boundary depths."""
+
+    depth: torch.Tensor
+    features: list[torch.Tensor]
+    boundary: list[torch.Tensor]
+
+
+class DSRNet(nn.Module):
+    """LR depth (N×1×h×w, normalised) → HR depth (N×1×sh×sw), a residual over bicubic.
+
+    Three shallow convs, `units` up-projections interleaved with down-projections, and a
+    reconstruction conv over the concatenated HR features of every unit.
+    """
+
+    def __init__(self, config: DSRNetConfig) -> None:
+        super().__init__()
+        projection_geometry(config.scale)
+        if config.units < 1 or config.features < 1 or config.shallow < 1:
+            raise ValueError(f"units, features and shallow must be >= 1, got {config}")
+        self.config = config
+        f = config.features
+        self.shallow = nn.Sequential(conv(1, config.shallow), conv(config.shallow, config.shallow), conv(config.shallow, f, kernel=1))
+        self.ups = nn.ModuleList(UpProjection(f, config.scale) for _ in range(config.units))
+        self.downs = nn.ModuleList(DownProjection(f, config.scale) for _ in range(config.units - 1))
+        self.heads = nn.ModuleList(BoundaryHead(f) for _ in range(config.units))
+        self.reconstruct = conv(f * config.units, 1, act=False)
+
+    @property
+    def scale(self) -> int:
+        return self.config.scale
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        return self._run(lr, with_boundary=False).depth
+
+    def forward_features(self, lr: torch.Tensor) -> DSRNetOutput:
+        """Forward pass that also returns per-unit features and boundary-head depths."""
+        return self._run(lr, with_boundary=True)
+
+    def _run(self, lr: torch.Tensor, with_boundary: bool) -> DSRNetOutput:
+        x = self.shallow(lr)
+        features: list[torch.Tensor] = []
+        for i, up in enumerate(self.ups):
+            hr = up(x)
+            features.append(hr)
+            if i < len(self.downs):
+                x = self.downs[i](hr)
+        base = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        depth = base + self.reconstruct(torch.cat(features, dim=1))
+        boundary = [base + head(feat) for head, feat in zip(self.heads, features)] if with_boundary else []
+        return DSRNetOutput(depth=depth, features=features, boundary=boundary)
