@@ -27,7 +27,7 @@ class DSRNetConfig:
     variant: str = "lite"
 
     @classmethod
-    def from_variant(cls, variant: str, scale: int) -> "DSRNetConfig":
+    def from_variant(cls, variant: str, scale: int) -> DSRNetConfig:
         """The named variant at a scale; fails naming the known variants."""
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")

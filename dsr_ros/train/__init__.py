@@ -1,0 +1,1 @@
+"""Offline training: synthetic RGB-D scenes, degradations, trainers and evaluation."""

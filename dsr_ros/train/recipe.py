@@ -1,0 +1,119 @@
+"""Training recipes: a YAML file with defaults, validated before any work starts."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from dsr_ros.train.degrade import DEGRADATIONS
+
+
+@dataclass
+class ModelSection:
+    variant: str = "lite"
+    scale: int = 4
+
+
+@dataclass
+class DataSection:
+    source: str = "synthetic"
+    patch: int = 96  # HR patch side in pixels
+    batch_size: int = 16
+    degradations: list[str] = field(default_factory=lambda: list(DEGRADATIONS))
+
+
+@dataclass
+class TrainSection:
+    steps: int = 2000
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"
+    warmup_steps: int = 50
+    seed: int = 0
+    checkpoint_every: int = 200
+    log_every: int = 20
+    threads: int = 0  # 0 = torch's default
+
+
+@dataclass
+class EvalSection:
+    scenes: int = 24
+    size: int = 192
+    seed: int = 1_000_000
+
+
+@dataclass
+class OutputSection:
+    dir: str = "runs/default"
+    export: str = ""  # weight file written at the end, e.g. models/dsrnet_lite_x4.safetensors
+
+
+SECTIONS = {"model": ModelSection, "data": DataSection, "train": TrainSection, "eval": EvalSection, "output": OutputSection}
+
+
+@dataclass
+class Recipe:
+    name: str = "default"
+    model: ModelSection = field(default_factory=ModelSection)
+    data: DataSection = field(default_factory=DataSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    eval: EvalSection = field(default_factory=EvalSection)
+    output: OutputSection = field(default_factory=OutputSection)
+    path: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RecipeError(ValueError):
+    """A recipe names an unknown key or holds a value outside what is allowed."""
+
+
+def _section(cls: type, values: dict | None, where: str):
+    values = values or {}
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise RecipeError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(known)}")
+    return cls(**values)
+
+
+def recipe_from_dict(data: dict, path: str = "") -> Recipe:
+    """Build and validate a recipe; every error names the offending key."""
+    allowed = set(SECTIONS) | {"name"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise RecipeError(f"{path or 'recipe'}: unknown section(s) {unknown}; allowed: {sorted(allowed)}")
+    recipe = Recipe(name=str(data.get("name", Path(path).stem or "default")), path=path,
+                    **{k: _section(c, data.get(k), f"{path or 'recipe'}:{k}") for k, c in SECTIONS.items()})
+    validate(recipe)
+    return recipe
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read a recipe YAML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(f"recipe not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe is a mapping of sections, got {type(data).__name__}")
+    return recipe_from_dict(data, str(path))
+
+
+def validate(recipe: Recipe) -> None:
+    m, d, t = recipe.model, recipe.data, recipe.train
+    if m.scale not in (2, 4, 8, 16):
+        raise RecipeError(f"model.scale must be one of [2, 4, 8, 16], got {m.scale}")
+    bad = [k for k in d.degradations if k not in DEGRADATIONS]
+    if bad or not d.degradations:
+        raise RecipeError(f"data.degradations must be a non-empty subset of {list(DEGRADATIONS)}, got {d.degradations}")
+    if d.patch % m.scale or d.patch < 2 * m.scale:
+        raise RecipeError(f"data.patch must be a multiple of model.scale ({m.scale}) and >= {2 * m.scale}, got {d.patch}")
+    if t.steps < 1 or d.batch_size < 1 or t.lr <= 0:
+        raise RecipeError("train.steps, data.batch_size and train.lr must be positive")
+    if t.lr_schedule not in ("cosine", "constant"):
+        raise RecipeError(f"train.lr_schedule must be 'cosine' or 'constant', got {t.lr_schedule!r}")

@@ -1,0 +1,181 @@
+"""Weight files: safetensors with a JSON model card in the metadata; validation; shipped models.
+
+safetensors is used because a weight file must never be able to run code (no pickle anywhere).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from dsr_ros.net import DSRNet, DSRNetConfig
+
+CARD_KEY = "model_card"
+FORMAT_KEY = "format"
+FORMAT = "dsr_ros.weights/1"
+DEFAULT_VARIANT = "lite"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class WeightsError(ValueError):
+    """A weight file is missing, corrupt, or holds a different model than expected."""
+
+
+@dataclass
+class ModelCard:
+    """What a weight file holds and how it was made; travels inside the file."""
+
+    architecture: str
+    config: dict
+    normalisation: dict = field(default_factory=lambda: {"mode": "per_frame_minmax", "range": [0.0, 1.0]})
+    training: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    commit: str = "unknown"
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    @property
+    def scale(self) -> int:
+        return int(self.config["scale"])
+
+    @property
+    def variant(self) -> str:
+        return str(self.config.get("variant", "custom"))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelCard:
+        data = json.loads(text)
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+def card_for(model: DSRNet, **fields: object) -> ModelCard:
+    """A model card describing a DSRNet instance."""
+    return ModelCard(architecture=type(model).__name__, config=model.config.to_dict(), **fields)
+
+
+def save_model(path: str | Path, model: torch.nn.Module, card: ModelCard) -> Path:
+    """Write weights + card atomically (temp file, then rename) so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={CARD_KEY: card.to_json(), FORMAT_KEY: FORMAT})
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_card(path: str | Path) -> ModelCard:
+    """The model card of a weight file, without loading tensors."""
+    return _read(Path(path), tensors=False)[1]
+
+
+def _read(path: Path, tensors: bool) -> tuple[dict[str, torch.Tensor], ModelCard]:
+    if not path.is_file():
+        raise WeightsError(f"weight file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            state = {key: handle.get_tensor(key) for key in handle.keys()} if tensors else {}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"{path} is not a readable safetensors weight file (truncated or corrupt?): {exc}") from None
+    if CARD_KEY not in metadata:
+        raise WeightsError(f"{path} has no dsr_ros model card in its metadata; was it written by dsr_ros?")
+    try:
+        card = ModelCard.from_json(metadata[CARD_KEY])
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise WeightsError(f"{path} has an unreadable model card: {exc}") from None
+    return state, card
+
+
+def build_model(card: ModelCard) -> DSRNet:
+    """An untrained network of the card's architecture and hyper-parameters."""
+    if card.architecture != "DSRNet":
+        raise WeightsError(f"architecture mismatch: expected DSRNet, found {card.architecture!r}")
+    try:
+        return DSRNet(DSRNetConfig(**card.config))
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"model card config is invalid for DSRNet: {card.config} ({exc})") from None
+
+
+def load_model(
+    path: str | Path, expected_scale: int | None = None, expected_architecture: str | None = "DSRNet"
+) -> tuple[DSRNet, ModelCard]:
+    """Load a DSRNet, checking architecture and scale; errors name expected and found values."""
+    path = Path(path)
+    state, card = _read(path, tensors=True)
+    if expected_architecture is not None and card.architecture != expected_architecture:
+        raise WeightsError(
+            f"{path}: architecture mismatch: expected {expected_architecture}, found {card.architecture}"
+        )
+    if expected_scale is not None and card.scale != expected_scale:
+        raise WeightsError(f"{path}: scale mismatch: expected x{expected_scale}, found x{card.scale}")
+    model = build_model(card)
+    missing, unexpected = _key_mismatch(model, state)
+    if missing or unexpected:
+        raise WeightsError(
+            f"{path}: tensors do not match the card's {card.architecture} {card.config}: "
+            f"{len(missing)} missing (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})"
+        )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise WeightsError(f"{path}: tensor shapes do not match the model card: {first[-1] if first else exc}") from None
+    return model.eval(), card
+
+
+def _key_mismatch(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
+    expected = set(model.state_dict())
+    return sorted(expected - set(state)), sorted(set(state) - expected)
+
+
+def models_dirs() -> list[Path]:
+    """Where shipped weights may live: source checkout, pip package data, ROS share/ folders."""
+    candidates = [PACKAGE_DIR.parent / "models", PACKAGE_DIR / "models", Path(sys.prefix) / "share" / "dsr_ros" / "models"]
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        if prefix:
+            candidates.append(Path(prefix) / "share" / "dsr_ros" / "models")
+    seen: list[Path] = []
+    for candidate in candidates:
+        if candidate.is_dir() and candidate not in seen:
+            seen.append(candidate)
+    return seen
+
+
+def shipped_models() -> list[Path]:
+    """Every shipped weight file found, first folder wins for a given file name."""
+    found: dict[str, Path] = {}
+    for folder in models_dirs():
+        for path in sorted(folder.glob("*.safetensors")):
+            found.setdefault(path.name, path)
+    return list(found.values())
+
+
+def shipped_model_name(scale: int, variant: str = DEFAULT_VARIANT) -> str:
+    return f"dsrnet_{variant}_x{scale}.safetensors"
+
+
+def shipped_model_path(scale: int, variant: str | None = None) -> Path:
+    """The shipped weight file for a scale and variant; the error lists what is shipped."""
+    name = shipped_model_name(scale, variant or DEFAULT_VARIANT)
+    for path in shipped_models():
+        if path.name == name:
+            return path
+    available = ", ".join(p.name for p in shipped_models()) or "none"
+    raise WeightsError(f"no shipped model {name} (scale x{scale}, variant {variant or DEFAULT_VARIANT}); shipped: {available}")
