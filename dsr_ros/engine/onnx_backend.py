@@ -51,6 +51,14 @@ def providers_for(device: str, precision: str, cache_dir: Path, available: list[
     return [*chosen, "CPUExecutionProvider"]
 
 
+def _checked(path: Path) -> Path:
+    """`path` if it holds a valid ONNX model (a cached file may be truncated or corrupt)."""
+    import onnx
+
+    onnx.checker.check_model(str(path))
+    return path
+
+
 class OnnxRuntimeEngine(InferenceEngine):
     """DSRNet exported to ONNX and run by an onnxruntime InferenceSession."""
 
@@ -80,20 +88,14 @@ class OnnxRuntimeEngine(InferenceEngine):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads if threads is not None else torch.get_num_threads()
 
-        def open_session(path: Path) -> Any:
-            return ort.InferenceSession(str(path), options, providers=self.providers)
-
-        if onnx_path is not None:
-            self.onnx_path = Path(onnx_path)
-            self.session = open_session(self.onnx_path)
-        else:
+        if onnx_path is None:
             fields = {"kind": "onnx", "model": model_fingerprint(model), "opset": str(opset), "torch": torch.__version__}
             stem = f"dsrnet_x{model.scale}_opset{opset}"
-            self.session = self.cache.get_or_build(
-                fields, build=lambda: model, save=lambda m, path: export_onnx(m, path, opset), load=open_session,
-                stem=stem,
-            )
-            self.onnx_path = self.cache.path_for(fields, stem)
+            self.cache.get_or_build(fields, build=lambda: model, save=lambda m, path: export_onnx(m, path, opset),
+                                    load=_checked, stem=stem)
+            onnx_path = self.cache.path_for(fields, stem)
+        self.onnx_path = Path(onnx_path)
+        self.session = ort.InferenceSession(str(self.onnx_path), options, providers=self.providers)
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(batch, dtype=np.float32)

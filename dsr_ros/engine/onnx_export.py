@@ -8,6 +8,7 @@ by default, and checked with `onnx.checker` before it is written.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import tempfile
@@ -30,7 +31,7 @@ def export_onnx(model: DSRNet, path: str | Path, opset: int = DEFAULT_OPSET) -> 
     import onnx
 
     path = Path(path)
-    model = model.eval().to("cpu", torch.float32)
+    model = copy.deepcopy(model).eval().to("cpu", torch.float32)
     example = torch.rand(1, 1, 24, 32)
     dims = {
         0: torch.export.Dim("batch", min=1, max=MAX_BATCH),
