@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import numpy as np
 import pytest
@@ -33,9 +34,26 @@ def test_unknown_option_is_rejected() -> None:
 
 def test_auto_on_cpu_picks_fastest_cpu_backend_silently(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="dsr_ros"):
-        engine = create_engine(tiny_net(), backend="auto", device="cpu")
+        engine = create_engine(tiny_net(scale=4), backend="auto", device="cpu")
     assert isinstance(engine, TorchEngine) and engine.channels_last
     assert caplog.records == []
+
+
+def test_auto_on_cpu_at_x8_prefers_onnxruntime(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("onnxruntime", reason="onnxruntime not installed: auto would use torch")
+    monkeypatch.setenv("DSR_ROS_CACHE", str(tmp_path))
+    engine = create_engine(tiny_net(scale=8), backend="auto", device="cpu")
+    assert engine.name == "onnxruntime" and engine.device == "cpu"
+
+
+def test_auto_on_cpu_falls_back_to_torch_without_onnxruntime(monkeypatch, caplog) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with caplog.at_level(logging.WARNING, logger="dsr_ros"):
+        engine = create_engine(tiny_net(scale=8), backend="auto", device="cpu")
+    assert engine.name == "torch"
+    (record,) = caplog.records
+    assert record.getMessage().startswith("backend onnxruntime on cpu unavailable: onnxruntime is not installed")
+    assert record.getMessage().endswith("falling back to torch on cpu (fp32)")
 
 
 @needs_no_trt
@@ -64,7 +82,7 @@ def test_explicit_tensorrt_says_what_is_missing() -> None:
 def test_tensorrt_missing_names_torch_tensorrt(monkeypatch: pytest.MonkeyPatch) -> None:
     """With CUDA present (faked) but no torch_tensorrt module, the message names the package."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setitem(__import__("sys").modules, "torch_tensorrt", None)
+    monkeypatch.setitem(sys.modules, "torch_tensorrt", None)
     assert "torch-tensorrt is not installed" in tensorrt_missing("cuda")
 
 

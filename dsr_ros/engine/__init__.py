@@ -20,8 +20,10 @@ from dsr_ros.net import DSRNet
 log = logging.getLogger("dsr_ros")
 
 BACKENDS = ("auto", "torch", "tensorrt", "onnxruntime")
-#: CPU back ends, fastest first as measured in BENCHMARKS.md (torch with channels-last beat onnxruntime 1.5–3×).
-CPU_PREFERENCE = ("torch", "onnxruntime")
+#: CPU back ends per scale, fastest first as measured in BENCHMARKS.md: at ×2/×4 torch (channels-last) beat
+#: onnxruntime 1.0–1.7×; at ×8/×16 onnxruntime won 1.0–1.4× on all but the smallest input (stride-8 transposed convs).
+CPU_PREFERENCE: dict[int, tuple[str, ...]] = {2: ("torch", "onnxruntime"), 4: ("torch", "onnxruntime"),
+                                             8: ("onnxruntime", "torch"), 16: ("onnxruntime", "torch")}
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,9 @@ def resolve_auto_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def auto_candidates(device: str, precision: str) -> list[tuple[str, str, str]]:
+def auto_candidates(device: str, precision: str, scale: int) -> list[tuple[str, str, str]]:
     """(back end, device, precision) to try in order for `auto`."""
-    cpu = [(name, "cpu", "fp32") for name in CPU_PREFERENCE]
+    cpu = [(name, "cpu", "fp32") for name in CPU_PREFERENCE.get(scale, CPU_PREFERENCE[4])]
     if device.startswith("cuda"):
         return [("tensorrt", device, precision), ("torch", device, precision), *cpu]
     return cpu
@@ -92,7 +94,7 @@ def create_engine(
         return _build(backend, model, device, precision, options)
     if not device.startswith("cuda") and precision != "fp32":
         log.warning("precision %s needs a CUDA device; running fp32 on %s", precision, device)
-    attempts = auto_candidates(device, precision)
+    attempts = auto_candidates(device, precision, model.scale)
     for (name, dev, prec), (next_name, next_dev, next_prec) in itertools.pairwise(attempts):
         try:
             return _build(name, model, dev, prec, options)

@@ -1,9 +1,10 @@
 """Plain PyTorch back end: CPU or CUDA, fp32 or fp16, under inference_mode.
 
 Optional speed-ups, each measured in BENCHMARKS.md: channels-last memory format (on by
-default on CPU, where oneDNN's NHWC convolutions were 2–3× faster here), `torch.compile`
-(off: no faster than channels-last on CPU, and tens of seconds of start-up), and on CUDA
-reused device/pinned host buffers per input shape plus optional CUDA graph replay.
+default on CPU, where it was 1.5–3× faster than contiguous NCHW here), `torch.compile` (off by
+default: a further 0.9–2× on CPU in steady state, but 10–30 s of compiling per input size at
+start-up and a C++ compiler at run time), and on CUDA reused device/pinned host buffers per
+input shape plus optional CUDA graph replay (unmeasured here: no GPU in this environment).
 """
 from __future__ import annotations
 
