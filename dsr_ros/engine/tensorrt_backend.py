@@ -79,7 +79,9 @@ class TorchTensorRT:
     def _inputs(self, shapes: ShapeRange, dtype: torch.dtype) -> list[Any]:
         if shapes.is_static:
             return [self.trt.Input(shape=shapes.opt, dtype=dtype)]
-        return [self.trt.Input(min_shape=shapes.min, opt_shape=shapes.opt, max_shape=shapes.max, dtype=dtype)]
+        # named after DSRNet.forward's argument, so `save` can infer dynamic_shapes={"lr": ...} from it
+        return [self.trt.Input(min_shape=shapes.min, opt_shape=shapes.opt, max_shape=shapes.max, dtype=dtype,
+                               name="lr")]
 
     def compile(self, model: torch.nn.Module, shapes: ShapeRange, dtype: torch.dtype) -> torch.nn.Module:
         return self.trt.compile(model, ir="dynamo", arg_inputs=self._inputs(shapes, dtype), min_block_size=1)
@@ -90,7 +92,7 @@ class TorchTensorRT:
             example: list[Any] = [torch.zeros(shapes.opt, dtype=dtype, device=device)]
         else:
             example = self._inputs(shapes, dtype)  # dynamic: torch-tensorrt infers the Dims from min/opt/max
-        self.trt.save(module, str(path), output_format="exported_program", arg_inputs=example)
+        self.trt.save(module, str(path), output_format="exported_program", arg_inputs=example, retrace=True)
 
     def load(self, path: Path) -> torch.nn.Module:
         return self.trt.load(str(path)).module()
