@@ -38,12 +38,18 @@ def export_onnx(model: DSRNet, path: str | Path, opset: int = DEFAULT_OPSET) -> 
         2: torch.export.Dim("height", min=1, max=MAX_SIDE),
         3: torch.export.Dim("width", min=1, max=MAX_SIDE),
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's FutureWarnings are about torch internals, not us
-        program = torch.onnx.export(
-            model, (example,), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], opset_version=opset,
-            dynamo=True, dynamic_shapes={INPUT_NAME: dims}, verbose=False,
-        )
+    registry_log = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registry_log.level
+    registry_log.setLevel(logging.ERROR)  # silences "torchvision is not installed. Skipping torchvision::nms" etc.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's FutureWarnings are about torch internals, not us
+            program = torch.onnx.export(
+                model, (example,), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], opset_version=opset,
+                dynamo=True, dynamic_shapes={INPUT_NAME: dims}, verbose=False,
+            )
+    finally:
+        registry_log.setLevel(level)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".onnx")
     os.close(fd)
