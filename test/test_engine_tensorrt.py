@@ -16,7 +16,7 @@ import torch
 from engine_fakes import FakeToolkit, tiny_net
 
 from dsr_ros.engine.cache import EngineCache, ShapeRange, cache_key, model_fingerprint
-from dsr_ros.engine.tensorrt_backend import TensorRTEngine
+from dsr_ros.engine.tensorrt_backend import TensorRTEngine, precision_kwargs
 
 
 def make(tmp_path: Path, toolkit: FakeToolkit | None = None, **kw) -> TensorRTEngine:
@@ -183,6 +183,17 @@ def test_two_processes_starting_together_build_once(tmp_path: Path) -> None:
     assert Path(marker).read_text() == "built\n"
     files = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("builds"))
     assert files == [f"engine-{cache_key({'k': 'v'})}{s}" for s in (".ep", ".ep.lock", ".json")]
+
+
+@pytest.mark.parametrize(("version", "expected"), [
+    ("2.8.0", {"enabled_precisions": {torch.float16}}),   # Jetson AI Lab wheels: the flag is needed
+    ("2.9.0+cu128", {"enabled_precisions": {torch.float16}}),
+    ("2.10.0", {}),                                        # the flag would raise under explicit typing
+    ("2.13.0a0", {}),                                      # the flag is ignored; the half graph decides
+])
+def test_fp16_compile_arguments_follow_the_release(version: str, expected: dict) -> None:
+    assert precision_kwargs(version, torch.float16) == expected
+    assert precision_kwargs(version, torch.float32) == {}
 
 
 def test_shape_range_validation() -> None:

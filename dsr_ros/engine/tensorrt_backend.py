@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -55,6 +56,19 @@ def tensorrt_missing(device: str) -> str | None:
     return None
 
 
+def precision_kwargs(torch_tensorrt_version: str, dtype: torch.dtype) -> dict[str, Any]:
+    """Extra compile arguments for fp16 on this torch-tensorrt release.
+
+    The half graph alone carries the precision from 2.10 on (2.10–2.12 reject `enabled_precisions`
+    under their default explicit typing; 2.13+ ignores it); up to 2.9 the builder must also be
+    allowed FP16 kernels with `enabled_precisions`.
+    """
+    major_minor = tuple(int(part) for part in re.findall(r"\d+", torch_tensorrt_version)[:2])
+    if dtype == torch.float16 and major_minor < (2, 10):
+        return {"enabled_precisions": {torch.float16}}
+    return {}
+
+
 class TorchTensorRT:
     """The real toolkit: torch_tensorrt.compile(ir="dynamo"), torch_tensorrt.save and torch_tensorrt.load."""
 
@@ -84,7 +98,8 @@ class TorchTensorRT:
                                name="lr")]
 
     def compile(self, model: torch.nn.Module, shapes: ShapeRange, dtype: torch.dtype) -> torch.nn.Module:
-        return self.trt.compile(model, ir="dynamo", arg_inputs=self._inputs(shapes, dtype), min_block_size=1)
+        extra = precision_kwargs(str(self.trt.__version__), dtype)
+        return self.trt.compile(model, ir="dynamo", arg_inputs=self._inputs(shapes, dtype), min_block_size=1, **extra)
 
     def save(self, module: torch.nn.Module, path: Path, shapes: ShapeRange, dtype: torch.dtype,
              device: torch.device) -> None:
