@@ -74,13 +74,14 @@ def image_intrinsics(info: Any) -> Intrinsics | None:
     return Intrinsics(fx=m[0, 0] / bx, fy=m[1, 1] / by, cx=(m[0, 2] - x0) / bx, cy=(m[1, 2] - y0) / by)
 
 
-def scale_camera_info(info: Any, scale: int, convention: str = "pixel_center") -> Any:
+def scale_camera_info(info: Any, scale: int, convention: str = "pixel_center", header: Any = None) -> Any:
     """A new CameraInfo (same class as `info`) describing the image upsampled by an integer `scale`.
 
     Unbinned: K and P become A·K and A·P (see `scale_matrix`), width, height and ROI are scaled.
     Binned by b: when s divides b, binning becomes b/s and everything else is kept (exact under
     REP 104); otherwise the message cannot describe the result and CameraInfoError is raised.
-    D, R, distortion model and header (stamp, frame_id) are kept.
+    D, R and distortion model are kept; so is the header (stamp, frame_id) unless `header` is given
+    (the node passes the depth image's header so image and info stamps match exactly).
     """
     if int(scale) != scale or scale < 1:
         raise CameraInfoError(f"scale must be a positive integer, got {scale!r}")
@@ -111,7 +112,7 @@ def scale_camera_info(info: Any, scale: int, convention: str = "pixel_center") -
         )
     new_roi = type(roi)(**roi_fields, do_rectify=bool(roi.do_rectify))
     return type(info)(
-        header=info.header,
+        header=info.header if header is None else header,
         height=height,
         width=width,
         distortion_model=info.distortion_model,

@@ -99,7 +99,7 @@ class NodeCore:
         out_info = None
         if info is not None:
             try:
-                out_info = self._scale_info(info, width, height, scale, options.convention)
+                out_info = self._scale_info(info, image.header, width, height, scale, options.convention)
             except (CameraInfoError, ValueError, TypeError, AttributeError) as err:
                 return _skip("camera_info", f"camera_info: {err}")
         convert_ms = (time.perf_counter() - start) * 1000.0
@@ -123,12 +123,12 @@ class NodeCore:
         return result
 
     @staticmethod
-    def _scale_info(info: Any, width: int, height: int, scale: int, convention: str) -> Any:
-        """Scaled CameraInfo after checking it describes this image (when it carries a size)."""
+    def _scale_info(info: Any, header: Any, width: int, height: int, scale: int, convention: str) -> Any:
+        """Scaled CameraInfo with the image's header, after checking it describes this image (if sized)."""
         size = expected_image_size(info)
         if size is not None and size != (width, height):
             raise CameraInfoError(f"describes a {size[0]}x{size[1]} image but the image is {width}x{height}")
-        return scale_camera_info(info, scale, convention)
+        return scale_camera_info(info, scale, convention, header=header)
 
     def _cloud(self, upsampled: np.ndarray, info: Any, header: Any, notes: list[str]) -> Any:
         """The organised point cloud, or None with a note when intrinsics are missing."""
