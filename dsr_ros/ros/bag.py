@@ -49,6 +49,7 @@ class BagSummary:
     frames: int = 0
     upsampled: int = 0
     without_info: int = 0
+    corrupt_infos: int = 0
     skipped: Counter = field(default_factory=Counter)
     timer: StageTimer = field(default_factory=StageTimer)
 
@@ -57,6 +58,8 @@ class BagSummary:
         out = [f"depth frames: {self.frames}, upsampled: {self.upsampled}, skipped: {sum(self.skipped.values())}"]
         reasons = {**REASONS, **EXTRA_REASONS}
         out += [f"  skipped {n} × {reason} ({reasons.get(reason, reason)})" for reason, n in self.skipped.items()]
+        if self.corrupt_infos:
+            out.append(f"  ignored {self.corrupt_infos} CameraInfo messages that could not be deserialised")
         if self.without_info:
             out.append(f"  {self.without_info} frames had no CameraInfo: no camera_info written for them")
         stats = {stage: latency_stats(samples)["mean_ms"] for stage, samples in self.timer.history.items()}
@@ -89,14 +92,14 @@ def _copy_connection(writer: Any, conn: Any, typestore: Any) -> Any:
                                  offered_qos_profiles=ext.offered_qos_profiles)
 
 
-def _load_infos(reader: Any, connections: list[Any], typestore: Any) -> InfoCache:
+def _load_infos(reader: Any, connections: list[Any], typestore: Any, summary: BagSummary) -> InfoCache:
     """All CameraInfo messages of the info topic, keyed by header stamp (kept as raw CDR to save memory)."""
     cache = InfoCache(capacity=None)
     for conn, _, raw in reader.messages(connections=connections):
         try:
             cache.add(stamp_ns(typestore.deserialize_cdr(raw, conn.msgtype).header.stamp), raw)
-        except Exception:  # a corrupt CameraInfo is ignored; frames pair with the nearest good one
-            continue
+        except Exception:  # noqa: BLE001 - a corrupt CameraInfo is counted; frames pair with the nearest good one
+            summary.corrupt_infos += 1
     return cache
 
 
@@ -130,7 +133,7 @@ def process_bag(src: Path, dst: Path, depth_topic: str, info_topic: str | None, 
             taken = sorted(set(out_topics.values()) & {c.topic for c in reader.connections})
             if taken:
                 raise CliError(f"input bag already has {', '.join(taken)}; was it upsampled before?")
-            infos = _load_infos(reader, [c for c in reader.connections if c.topic == info_topic], typestore)
+            infos = _load_infos(reader, [c for c in reader.connections if c.topic == info_topic], typestore, summary)
             writer = Writer(tmp, version=9, storage_plugin=_storage_plugin(src, storage))
             with writer:
                 copies = {c.id: _copy_connection(writer, c, typestore) for c in reader.connections}
@@ -160,7 +163,7 @@ def _upsample_one(raw: bytes, t_ns: int, core: NodeCore, typestore: Any, infos: 
     start = time.perf_counter()
     try:
         image = typestore.deserialize_cdr(raw, IMAGE)
-    except Exception:  # truncated or foreign bytes: skip and count, like any bad frame
+    except Exception:  # noqa: BLE001 - truncated or foreign bytes: skip and count, like any bad frame
         summary.skipped["deserialise"] += 1
         return
     info_raw = infos.match(stamp_ns(image.header.stamp))

@@ -107,7 +107,7 @@ class NodeCore:
         timer = StageTimer()
         try:
             upsampled = self.upsampler.upsample(depth, timer=timer)
-        except Exception as err:  # an engine failure (e.g. out of GPU memory) skips the frame, never kills the node
+        except Exception as err:  # noqa: BLE001 - an engine failure (e.g. GPU out of memory) skips the frame
             return _skip("upsample_failed", f"{type(err).__name__}: {err}", dict(timer.last))
 
         start = time.perf_counter()
