@@ -54,11 +54,15 @@ def scene_mm(width: int = 20, height: int = 15, holes: bool = True) -> np.ndarra
     return depth
 
 
-def tiny_upsampler(scale: int = 2, **kwargs) -> Upsampler:
+def tiny_model(scale: int = 2) -> DSRNet:
     """An untrained DSRNet small enough for a 2-core CI machine (output is not meaningful, only shaped)."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    return Upsampler.from_model(DSRNet(DSRNetConfig(scale=scale, features=4, shallow=4, units=1)), **kwargs)
+    return DSRNet(DSRNetConfig(scale=scale, features=4, shallow=4, units=1))
+
+
+def tiny_upsampler(scale: int = 2, **kwargs) -> Upsampler:
+    return Upsampler.from_model(tiny_model(scale), **kwargs)
 
 
 def tiny_core(scale: int = 2, **options) -> NodeCore:

@@ -95,6 +95,8 @@ def _copy_connection(writer: Any, conn: Any, typestore: Any) -> Any:
 def _load_infos(reader: Any, connections: list[Any], typestore: Any, summary: BagSummary) -> InfoCache:
     """All CameraInfo messages of the info topic, keyed by header stamp (kept as raw CDR to save memory)."""
     cache = InfoCache(capacity=None)
+    if not connections:  # rosbags reads every topic when given no connections
+        return cache
     for conn, _, raw in reader.messages(connections=connections):
         try:
             cache.add(stamp_ns(typestore.deserialize_cdr(raw, conn.msgtype).header.stamp), raw)
@@ -133,7 +135,10 @@ def process_bag(src: Path, dst: Path, depth_topic: str, info_topic: str | None, 
             taken = sorted(set(out_topics.values()) & {c.topic for c in reader.connections})
             if taken:
                 raise CliError(f"input bag already has {', '.join(taken)}; was it upsampled before?")
-            infos = _load_infos(reader, [c for c in reader.connections if c.topic == info_topic], typestore, summary)
+            info_conns = [c for c in reader.connections if c.topic == info_topic]
+            if any(c.msgtype != INFO for c in info_conns):
+                raise CliError(f"{info_topic} is not a {INFO} topic")
+            infos = _load_infos(reader, info_conns, typestore, summary)
             writer = Writer(tmp, version=9, storage_plugin=_storage_plugin(src, storage))
             with writer:
                 copies = {c.id: _copy_connection(writer, c, typestore) for c in reader.connections}
