@@ -38,6 +38,26 @@ def test_worker_stop_without_items_returns():
     assert not worker._thread.is_alive()
 
 
+def test_worker_survives_a_failing_frame():
+    errors, seen, done = [], [], threading.Event()
+
+    def handler(item):
+        if item == "bad":
+            raise RuntimeError("publisher gone")
+        seen.append(item)
+        done.set()
+
+    worker = LatestWorker(handler, on_error=errors.append)
+    worker.start()
+    worker.submit("bad")
+    while worker.handled < 1:
+        threading.Event().wait(0.01)
+    worker.submit("good")
+    assert done.wait(5)
+    worker.stop()
+    assert seen == ["good"] and str(errors[0]) == "publisher gone"
+
+
 def test_throttle_one_line_per_key_per_period_counting_held_back():
     now = [0.0]
     throttle = Throttle(5.0, clock=lambda: now[0])

@@ -84,17 +84,17 @@ class UpsampleNode:
         self.pub_info = node.create_publisher(CameraInfo, OUT_INFO, pub_qos)
         self.pub_points = node.create_publisher(PointCloud2, OUT_POINTS, pub_qos)
         self.pub_diag = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self.worker = LatestWorker(self._process)
+        self.worker = LatestWorker(self._process, on_error=self._on_worker_error)
         self.worker.start()
-        node.create_subscription(CameraInfo, IN_INFO, self._on_info, sub_qos)
-        node.create_subscription(Image, IN_IMAGE, self._on_image, sub_qos)
+        self.sub_info = node.create_subscription(CameraInfo, IN_INFO, self._on_info, sub_qos)
+        self.sub_image = node.create_subscription(Image, IN_IMAGE, self._on_image, sub_qos)
         node.create_timer(cfg["diagnostics_period"], self._publish_diagnostics)
         node.add_on_set_parameters_callback(self._on_set_parameters)
         engine = upsampler.engine
         self.log.info(
             f"×{upsampler.scale} {upsampler.model_card.variant} on {engine.name}/{engine.device}/{engine.precision}; "
-            f"subscribing {node.resolve_topic_name(IN_IMAGE)} ({cfg['qos_sub_reliability']}), "
-            f"publishing {node.resolve_topic_name(OUT_IMAGE)} ({cfg['qos_pub_reliability']})"
+            f"subscribing {self.sub_image.topic_name} ({cfg['qos_sub_reliability']}), "
+            f"publishing {self.pub_image.topic_name} ({cfg['qos_pub_reliability']})"
         )
 
     @staticmethod
@@ -122,10 +122,12 @@ class UpsampleNode:
         """Worker thread: pair with CameraInfo, run the core, publish or explain the skip."""
         msg, received = item
         info = self.infos.match(stamp_ns(msg.header.stamp))
-        if info is None:
+        if info is not None:
+            self.frames_without_info = 0
+        else:
             self.frames_without_info += 1
             if self.frames_without_info >= NO_INFO_AFTER:
-                self._warn("no_camera_info", f"no CameraInfo on {self.node.resolve_topic_name(IN_INFO)}: publishing "
+                self._warn("no_camera_info", f"no CameraInfo on {self.sub_info.topic_name}: publishing "
                            "depth without camera_info or points (remap depth/camera_info)")
         result = self.core.process(msg, info)
         if not result.ok:
@@ -136,6 +138,9 @@ class UpsampleNode:
         self.stats.on_result(result, publish_ms, (time.perf_counter() - received) * 1000.0)
         for note in result.notes:
             self._warn(note, note)
+
+    def _on_worker_error(self, err: BaseException) -> None:
+        self._warn("worker_error", f"frame processing failed: {type(err).__name__}: {err}")
 
     def _publish(self, result: FrameResult) -> float:
         """Publish the frame's outputs; returns milliseconds spent."""

@@ -7,10 +7,15 @@ from typing import Any
 
 
 class LatestWorker:
-    """Runs `handler` on a thread for the most recent submitted item; items replaced before they ran are dropped."""
+    """Runs `handler` on a thread for the most recent submitted item; items replaced before they ran are dropped.
 
-    def __init__(self, handler: Callable[[Any], None], name: str = "dsr-worker") -> None:
+    An exception from `handler` goes to `on_error` and the worker carries on (without `on_error` it ends the thread).
+    """
+
+    def __init__(self, handler: Callable[[Any], None], on_error: Callable[[BaseException], None] | None = None,
+                 name: str = "dsr-worker") -> None:
         self._handler = handler
+        self._on_error = on_error
         self._cond = threading.Condition()
         self._pending: Any = None
         self._has_pending = False
@@ -48,6 +53,11 @@ class LatestWorker:
                 if self._stopping:
                     return
                 item, self._pending, self._has_pending = self._pending, None, False
-            self._handler(item)
+            try:
+                self._handler(item)
+            except Exception as err:  # one failing frame must not stop the worker for good
+                if self._on_error is None:
+                    raise
+                self._on_error(err)
             with self._cond:
                 self.handled += 1
