@@ -63,7 +63,7 @@ def core():
     return tiny_core(2, publish_points=True)
 
 
-@pytest.mark.parametrize("plugin", [StoragePlugin.MCAP, StoragePlugin.SQLITE3])
+@pytest.mark.parametrize("plugin", [StoragePlugin.MCAP, StoragePlugin.SQLITE3], ids=["mcap", "sqlite3"])
 def test_bag_gets_upsampled_topics_and_skips_malformed_frames(tmp_path, plugin, core):
     src, dst = tmp_path / "in", tmp_path / "out"
     write_bag(src, plugin)
