@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from ros_helpers import TS, T, header, image_msg, info_msg, scene_mm, tiny_core, tiny_model
+from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 
 from dsr_ros.cli_errors import CliError
 from dsr_ros.ros import bag
