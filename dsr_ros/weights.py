@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +15,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
+from dsr_ros.atomic import write_atomic
 from dsr_ros.net import DSRNet, DSRNetConfig
 
 CARD_KEY = "model_card"
@@ -66,18 +66,9 @@ def card_for(model: DSRNet, **fields: object) -> ModelCard:
 
 def save_model(path: str | Path, model: torch.nn.Module, card: ModelCard) -> Path:
     """Write weights + card atomically (temp file, then rename) so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={CARD_KEY: card.to_json(), FORMAT_KEY: FORMAT})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    metadata = {CARD_KEY: card.to_json(), FORMAT_KEY: FORMAT}
+    return write_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 def read_card(path: str | Path) -> ModelCard:

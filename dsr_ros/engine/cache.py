@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import torch
+
+from dsr_ros.atomic import write_atomic
 
 log = logging.getLogger("dsr_ros")
 T = TypeVar("T")
@@ -116,7 +117,7 @@ class EngineCache:
             if cached is not None:
                 return cached
             engine = build()
-            self._write_atomic(path, lambda tmp: save(engine, tmp))
+            write_atomic(path, lambda tmp: save(engine, tmp))
             path.with_suffix(".json").write_text(json.dumps(fields, indent=1, sort_keys=True))
             log.info("saved engine to %s", path)
             return engine
@@ -148,17 +149,3 @@ class EngineCache:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-    @staticmethod
-    def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-        """Write to a temporary file beside `path`, fsync, then rename over it: readers see old or new."""
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-        os.close(fd)
-        tmp = Path(name)
-        try:
-            write(tmp)
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 
+from dsr_ros.atomic import write_atomic
 from dsr_ros.net import DSRNet
 
 log = logging.getLogger("dsr_ros")
@@ -50,14 +49,11 @@ def export_onnx(model: DSRNet, path: str | Path, opset: int = DEFAULT_OPSET) -> 
             )
     finally:
         registry_log.setLevel(level)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".onnx")
-    os.close(fd)
-    try:
-        program.save(name)
-        onnx.checker.check_model(onnx.load(name), full_check=True)
-        os.replace(name, path)
-    finally:
-        Path(name).unlink(missing_ok=True)
+
+    def save_checked(tmp: Path) -> None:
+        program.save(str(tmp))
+        onnx.checker.check_model(onnx.load(str(tmp)), full_check=True)
+
+    write_atomic(path, save_checked)
     log.info("exported ONNX (opset %d, dynamic batch/height/width) to %s", opset, path)
     return path

@@ -6,14 +6,14 @@ into the safetensors body under its path, and the JSON skeleton keeps a referenc
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
+
+from dsr_ros.atomic import write_atomic
 
 SKELETON_KEY = "checkpoint_state"
 _REF = "__tensor__"
@@ -49,19 +49,9 @@ def _unflatten(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 def save_checkpoint(path: str | Path, state: dict) -> Path:
     """Write `state` to `path` atomically: a killed run leaves the previous checkpoint intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
-    skeleton = _flatten(state, "s", tensors)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={SKELETON_KEY: json.dumps(skeleton)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    metadata = {SKELETON_KEY: json.dumps(_flatten(state, "s", tensors))}
+    return write_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
 def load_checkpoint(path: str | Path) -> dict:
