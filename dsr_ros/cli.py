@@ -1,0 +1,114 @@
+"""The `dsr` command: upsample files, run the demo, train, evaluate, and the tools of other modules."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from dsr_ros.cli_errors import CliError
+
+
+def _train(args: argparse.Namespace) -> int:
+    from dsr_ros.train.recipe import RecipeError, load_recipe
+    from dsr_ros.train.trainer import evaluate_and_export, train
+
+    try:
+        recipe = load_recipe(args.config)
+    except RecipeError as exc:
+        raise CliError(str(exc)) from None
+    if args.output_dir:
+        recipe.output.dir = args.output_dir
+    if args.export is not None:
+        recipe.output.export = args.export
+    result = train(recipe, resume=args.resume)
+    print(f"loss {result.first_loss:.4f} -> {result.last_loss:.4f} after {result.steps} steps")
+    print(evaluate_and_export(result, recipe))
+    if recipe.output.export:
+        print(f"wrote {recipe.output.export}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
+    from dsr_ros.upsampler import Upsampler
+
+    upsampler = _load_upsampler(args)
+    table = evaluate(upsampler, heldout_scenes(args.scenes, args.size, args.seed), progress=True)
+    print(f"held-out synthetic set: {args.scenes} scenes of {args.size}x{args.size}, seed {args.seed}; RMSE in mm")
+    print(format_table(table, upsampler.scale))
+    return 0
+
+
+def _load_upsampler(args: argparse.Namespace):
+    """The Upsampler an argument set asks for: --model PATH, else the shipped model for --scale."""
+    from dsr_ros.engine import EngineUnavailable
+    from dsr_ros.upsampler import Upsampler
+    from dsr_ros.weights import WeightsError
+
+    try:
+        if getattr(args, "model", None):
+            return Upsampler.from_file(args.model, device=args.device, backend=args.backend,
+                                       expected_scale=args.scale)
+        return Upsampler.from_pretrained(scale=args.scale or 4, device=args.device, variant=args.variant,
+                                         backend=args.backend)
+    except (WeightsError, EngineUnavailable, ValueError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, scale_default: int | None = 4) -> None:
+    """--scale, --model, --variant, --device, --backend: how every command picks its network."""
+    from dsr_ros.engine import BACKENDS
+
+    parser.add_argument("--scale", type=int, choices=(2, 4, 8, 16), default=scale_default,
+                        help="upsampling factor (picks the shipped model; checked against --model)")
+    parser.add_argument("--model", help="weight file (.safetensors); default: the shipped model for --scale")
+    parser.add_argument("--variant", default=None, help="shipped variant (default: lite)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS, help="inference back end")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dsr_ros import __version__
+    from dsr_ros.demo import register as register_demo
+    from dsr_ros.files_cli import register as register_upsample
+
+    parser = argparse.ArgumentParser(prog="dsr", description="Depth super-resolution for ROS 2 robots (DSRNet).")
+    parser.add_argument("--version", action="version", version=f"dsr_ros {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    register_upsample(sub)
+    register_demo(sub)
+
+    p = sub.add_parser("train", help="train DSRNet from a recipe (config/train/*.yaml)")
+    p.add_argument("--config", required=True, help="recipe YAML")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    p.add_argument("--output-dir", help="override the recipe's output.dir")
+    p.add_argument("--export", help="override the recipe's output.export weight file ('' for none)")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("eval", help="RMSE table (bicubic, bilinear, model) on the held-out synthetic set")
+    add_model_arguments(p)
+    p.add_argument("--scenes", type=int, default=24, help="number of held-out scenes")
+    p.add_argument("--size", type=int, default=192, help="held-out scene side in pixels")
+    p.add_argument("--seed", type=int, default=1_000_000, help="first held-out scene seed")
+    p.set_defaults(func=_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"dsr: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dsr: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""`dsr compile`: build the TensorRT engine for a camera size ahead of time, into the engine cache.
+
+The node then loads it in seconds instead of compiling for minutes on its first start. The
+build ends with a parity check against PyTorch fp32 on random input (TensorRT 10.3 on
+Jetson is known to give wrong outputs for some networks).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dsr_ros.cli_errors import CliError
+from dsr_ros.cli_model import add_model_arguments, model_from_args
+from dsr_ros.engine.base import EngineUnavailable
+from dsr_ros.engine.cache import ShapeRange, default_cache_dir
+from dsr_ros.net import DSRNet
+
+#: Largest tolerated max |TensorRT − PyTorch fp32| relative to the output range, per precision.
+PARITY_TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `dsr compile` to the `dsr` command."""
+    parser = subparsers.add_parser("compile", help="build a TensorRT engine ahead of time (needs torch-tensorrt)",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_arguments(parser, "compile a freshly initialised network of the variant (for latency work only)")
+    parser.add_argument("--height", type=int, required=True, help="input (low-resolution) height in pixels")
+    parser.add_argument("--width", type=int, required=True, help="input (low-resolution) width in pixels")
+    parser.add_argument("--max-height", type=int, help="build a min/opt/max profile up to this height (default: static)")
+    parser.add_argument("--max-width", type=int, help="build a min/opt/max profile up to this width (default: static)")
+    parser.add_argument("--precision", choices=("fp16", "fp32"), default="fp16", help="default fp16")
+    parser.add_argument("--device", default="cuda", help="CUDA device (default cuda)")
+    parser.add_argument("--cache-dir", type=Path, help=f"engine cache (default {default_cache_dir()})")
+    parser.set_defaults(func=run)
+
+
+def shapes_from_args(args: argparse.Namespace) -> ShapeRange:
+    """Static N=1 shape, or a range from 1×1 (min) through height×width (opt) to the max sizes."""
+    if min(args.height, args.width) < 1:
+        raise CliError(f"--height and --width must be >= 1, got {args.height}x{args.width}")
+    opt = (1, 1, args.height, args.width)
+    if args.max_height is None and args.max_width is None:
+        return ShapeRange.static(opt)
+    top = (1, 1, args.max_height or args.height, args.max_width or args.width)
+    try:
+        return ShapeRange.ranged((1, 1, 1, 1), opt, top)
+    except ValueError as exc:
+        raise CliError(f"--max-height/--max-width must be >= --height/--width: {exc}") from None
+
+
+def parity_error(engine_out: np.ndarray, model: DSRNet, x: np.ndarray) -> float:
+    """max |engine − PyTorch fp32| / max |PyTorch fp32| on the same input."""
+    with torch.inference_mode():
+        ref = model.float().cpu()(torch.from_numpy(x)).numpy()
+    return float(np.abs(engine_out - ref).max() / max(np.abs(ref).max(), 1e-12))
+
+
+def run(args: argparse.Namespace) -> int:
+    from dsr_ros.engine.tensorrt_backend import TensorRTEngine
+
+    logging.getLogger("dsr_ros").setLevel(logging.INFO)
+    logging.basicConfig(format="%(asctime)s %(message)s")
+    model, source = model_from_args(args)
+    shapes = shapes_from_args(args)
+    try:
+        engine = TensorRTEngine(model, device=args.device, precision=args.precision, shapes=shapes,
+                                cache_dir=args.cache_dir)
+    except EngineUnavailable as exc:
+        raise CliError(f"cannot compile a TensorRT engine: {exc}") from None
+    x = np.random.default_rng(0).random(shapes.opt, dtype=np.float32)
+    error = parity_error(engine.infer(x), model, x)
+    print(f"engine: {engine.engine_path}\nweights: {source}\ninput: {shapes.tag()} ×{model.scale} {args.precision}")
+    print(f"parity vs PyTorch fp32: max relative error {error:.2e} (tolerance {PARITY_TOLERANCE[args.precision]:.0e})")
+    if error > PARITY_TOLERANCE[args.precision]:
+        raise CliError(f"TensorRT output differs from PyTorch by {error:.2e}; do not use this engine (try fp32)")
+    return 0

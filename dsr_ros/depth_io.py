@@ -1,0 +1,94 @@
+"""Depth files: 16-bit PNG (mm), .npy (uint16 mm or float32 m) and .pfm (float32 m)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+SUFFIXES = (".png", ".npy", ".pfm")
+
+
+class DepthFileError(ValueError):
+    """A depth file cannot be read or written; the message names the file and why."""
+
+
+def read_pfm(path: Path) -> np.ndarray:
+    """A single-channel PFM as float32, rows top to bottom (PFM stores them bottom-up)."""
+    with path.open("rb") as handle:
+        header = handle.readline().strip()
+        if header != b"Pf":
+            raise DepthFileError(f"{path}: not a single-channel PFM (header {header[:8]!r})")
+        dims = re.match(rb"^\s*(\d+)\s+(\d+)\s*$", handle.readline())
+        scale_line = handle.readline().strip()
+        if not dims or not scale_line:
+            raise DepthFileError(f"{path}: malformed PFM header")
+        width, height = int(dims.group(1)), int(dims.group(2))
+        endian = "<" if float(scale_line) < 0 else ">"
+        data = np.frombuffer(handle.read(), dtype=f"{endian}f4")
+    if data.size != width * height:
+        raise DepthFileError(f"{path}: PFM holds {data.size} values, header says {width}x{height}")
+    return np.flipud(data.reshape(height, width)).astype(np.float32)
+
+
+def write_pfm(path: Path, values: np.ndarray) -> None:
+    """Write float32 HxW as little-endian single-channel PFM."""
+    values = np.asarray(values, dtype=np.float32)
+    with path.open("wb") as handle:
+        handle.write(b"Pf\n%d %d\n-1\n" % (values.shape[1], values.shape[0]))
+        handle.write(np.flipud(values).astype("<f4").tobytes())
+
+
+def read_depth(path: str | Path) -> np.ndarray:
+    """uint16 mm (PNG, npy) or float32 m (npy, PFM), HxW; anything else is a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise DepthFileError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        depth = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if depth is None:
+            raise DepthFileError(f"{path}: not a readable PNG")
+        if depth.dtype != np.uint16 or depth.ndim != 2:
+            raise DepthFileError(f"{path}: depth PNG must be 16-bit single-channel (mm), got {depth.dtype} "
+                                 f"with {1 if depth.ndim == 2 else depth.shape[2]} channel(s)")
+        return depth
+    if suffix == ".npy":
+        try:
+            depth = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise DepthFileError(f"{path}: not a readable .npy array: {exc}") from None
+        if depth.dtype == np.float64:
+            depth = depth.astype(np.float32)
+        if depth.dtype not in (np.uint16, np.float32) or depth.ndim not in (2, 3):
+            raise DepthFileError(f"{path}: .npy depth must be HxW or NxHxW uint16 (mm) or float32 (m), "
+                                 f"got {depth.dtype} {depth.shape}")
+        return depth
+    if suffix == ".pfm":
+        try:
+            return read_pfm(path)
+        except (OSError, ValueError) as exc:
+            raise DepthFileError(f"{path}: not a readable PFM: {exc}") from None
+    raise DepthFileError(f"{path}: unsupported depth file type {suffix!r}; supported: {', '.join(SUFFIXES)}")
+
+
+def write_depth(path: str | Path, depth: np.ndarray) -> None:
+    """Write depth in the format the suffix names (PNG needs uint16 mm; PFM stores metres)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        if depth.dtype != np.uint16:
+            raise DepthFileError(f"{path}: PNG output needs uint16 millimetres; use .npy or .pfm for float metres")
+        if not cv2.imwrite(str(path), depth):
+            raise DepthFileError(f"{path}: could not write PNG")
+    elif suffix == ".npy":
+        np.save(path, depth)
+    elif suffix == ".pfm":
+        metres = depth.astype(np.float32) / 1000.0 if depth.dtype == np.uint16 else depth
+        write_pfm(path, np.where(np.isfinite(metres) & (metres > 0), metres, np.inf).astype(np.float32))
+    else:
+        raise DepthFileError(f"{path}: unsupported output type {suffix!r}; supported: {', '.join(SUFFIXES)}")
+
+

@@ -1,0 +1,225 @@
+"""TensorRT back end through torch-tensorrt's dynamo IR, with a persistent engine cache.
+
+Compiling takes seconds on a desktop GPU and minutes on a Jetson, so engines are saved (as
+torch-tensorrt exported programs) in an `EngineCache` and loaded on the next start. FP16 is
+obtained the portable way: the graph itself is made half (model and inputs), and the output
+dtype is asserted, because the `enabled_precisions` flag changed meaning across releases.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from dsr_ros.engine.base import EngineUnavailable, InferenceEngine
+from dsr_ros.engine.cache import EngineCache, ShapeRange, model_fingerprint
+from dsr_ros.net import DSRNet
+
+log = logging.getLogger("dsr_ros")
+PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16}
+
+
+class TensorRTToolkit(Protocol):
+    """The calls into torch-tensorrt the engine needs (a stand-in replaces it in tests without a GPU)."""
+
+    def versions(self) -> dict[str, str]: ...
+
+    def device_name(self, device: torch.device) -> str: ...
+
+    def compile(self, model: torch.nn.Module, shapes: ShapeRange, dtype: torch.dtype) -> torch.nn.Module: ...
+
+    def save(self, module: torch.nn.Module, path: Path, shapes: ShapeRange, dtype: torch.dtype,
+             device: torch.device) -> None: ...
+
+    def load(self, path: Path) -> torch.nn.Module: ...
+
+
+def tensorrt_missing(device: str) -> str | None:
+    """Why TensorRT cannot run on `device` here (what exactly is missing), or None when it can."""
+    if not str(device).startswith("cuda"):
+        return f"TensorRT needs a CUDA device, got device {device!r}"
+    if not torch.cuda.is_available():
+        return f"TensorRT needs CUDA, but torch {torch.__version__} sees no CUDA GPU"
+    try:
+        import torch_tensorrt  # noqa: F401
+    except ImportError as exc:
+        return f"torch-tensorrt is not installed ({exc}); install the torch-tensorrt build matching torch {torch.__version__}"
+    return None
+
+
+def precision_kwargs(torch_tensorrt_version: str, dtype: torch.dtype) -> dict[str, Any]:
+    """Extra compile arguments for fp16 on this torch-tensorrt release.
+
+    The half graph alone carries the precision from 2.10 on (2.10–2.12 reject `enabled_precisions`
+    under their default explicit typing; 2.13+ ignores it); up to 2.9 the builder must also be
+    allowed FP16 kernels with `enabled_precisions`.
+    """
+    major_minor = tuple(int(part) for part in re.findall(r"\d+", torch_tensorrt_version)[:2])
+    if dtype == torch.float16 and major_minor < (2, 10):
+        return {"enabled_precisions": {torch.float16}}
+    return {}
+
+
+class TorchTensorRT:
+    """The real toolkit: torch_tensorrt.compile(ir="dynamo"), torch_tensorrt.save and torch_tensorrt.load."""
+
+    def __init__(self) -> None:
+        import torch_tensorrt
+
+        self.trt = torch_tensorrt
+
+    def versions(self) -> dict[str, str]:
+        try:
+            import tensorrt
+
+            tensorrt_version = str(tensorrt.__version__)
+        except ImportError:
+            tensorrt_version = "unknown"
+        return {"torch": torch.__version__, "torch_tensorrt": str(self.trt.__version__), "tensorrt": tensorrt_version}
+
+    def device_name(self, device: torch.device) -> str:
+        major, minor = torch.cuda.get_device_capability(device)
+        return f"{torch.cuda.get_device_name(device)} sm_{major}{minor}"
+
+    def _inputs(self, shapes: ShapeRange, dtype: torch.dtype) -> list[Any]:
+        if shapes.is_static:
+            return [self.trt.Input(shape=shapes.opt, dtype=dtype)]
+        # named after DSRNet.forward's argument, so `save` can infer dynamic_shapes={"lr": ...} from it
+        return [self.trt.Input(min_shape=shapes.min, opt_shape=shapes.opt, max_shape=shapes.max, dtype=dtype,
+                               name="lr")]
+
+    def compile(self, model: torch.nn.Module, shapes: ShapeRange, dtype: torch.dtype) -> torch.nn.Module:
+        extra = precision_kwargs(str(self.trt.__version__), dtype)
+        return self.trt.compile(model, ir="dynamo", arg_inputs=self._inputs(shapes, dtype), min_block_size=1, **extra)
+
+    def save(self, module: torch.nn.Module, path: Path, shapes: ShapeRange, dtype: torch.dtype,
+             device: torch.device) -> None:
+        if shapes.is_static:
+            example: list[Any] = [torch.zeros(shapes.opt, dtype=dtype, device=device)]
+        else:
+            example = self._inputs(shapes, dtype)  # dynamic: torch-tensorrt infers the Dims from min/opt/max
+        self.trt.save(module, str(path), output_format="exported_program", arg_inputs=example, retrace=True)
+
+    def load(self, path: Path) -> torch.nn.Module:
+        return self.trt.load(str(path)).module()
+
+
+@contextmanager
+def progress_log(what: str, interval_s: float) -> Iterator[None]:
+    """Log the start, a heartbeat every `interval_s` while it runs, and the duration of a long step."""
+    start = time.monotonic()
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(interval_s):
+            log.info("still %s (%.0f s so far)", what, time.monotonic() - start)
+
+    log.info("%s; this takes seconds on a desktop GPU and can take minutes on a Jetson", what)
+    thread = threading.Thread(target=heartbeat, name="dsr-trt-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+    log.info("finished %s in %.1f s", what, time.monotonic() - start)
+
+
+class TensorRTEngine(InferenceEngine):
+    """DSRNet compiled by torch-tensorrt for one shape or a min/opt/max range, cached on disk.
+
+    Without `shapes`, the engine is built (or loaded) for the first input shape it sees; an input
+    outside the built range triggers a logged rebuild for that static shape.
+    """
+
+    name = "tensorrt"
+
+    def __init__(
+        self,
+        model: DSRNet,
+        device: str = "cuda",
+        precision: str = "fp16",
+        shapes: ShapeRange | None = None,
+        cache_dir: str | Path | None = None,
+        toolkit: TensorRTToolkit | None = None,
+        progress_interval_s: float = 15.0,
+    ) -> None:
+        super().__init__(model.scale)
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
+        if toolkit is None:
+            missing = tensorrt_missing(device)
+            if missing:
+                raise EngineUnavailable(missing)
+            toolkit = TorchTensorRT()
+        self.toolkit = toolkit
+        self.torch_device = torch.device(device)
+        self.device = str(self.torch_device)
+        self.precision = precision
+        self.dtype = PRECISIONS[precision]
+        self.cache = EngineCache(cache_dir)
+        self.progress_interval_s = progress_interval_s
+        self.fingerprint = model_fingerprint(model)
+        self.model = copy.deepcopy(model).eval().to(self.torch_device, self.dtype)
+        self.shapes: ShapeRange | None = None
+        self.engine_path: Path | None = None
+        self._compiled: torch.nn.Module | None = None
+        if shapes is not None:
+            self.prepare(shapes)
+
+    def key_fields(self, shapes: ShapeRange) -> dict[str, str]:
+        """Everything an engine file depends on; any change means a different cache file."""
+        return {
+            "model": self.fingerprint,
+            "shape": shapes.tag(),
+            "precision": self.precision,
+            "gpu": self.toolkit.device_name(self.torch_device),
+            **self.toolkit.versions(),
+        }
+
+    def prepare(self, shapes: ShapeRange) -> Path:
+        """Load the engine for `shapes` from the cache, building and saving it first if needed."""
+        fields = self.key_fields(shapes)
+        stem = f"dsrnet_x{self.scale}_{shapes.tag()}_{self.precision}"
+        self._compiled = self.cache.get_or_build(
+            fields,
+            build=lambda: self._build(shapes),
+            save=lambda module, path: self.toolkit.save(module, path, shapes, self.dtype, self.torch_device),
+            load=self.toolkit.load,
+            stem=stem,
+        )
+        self.shapes = shapes
+        self.engine_path = self.cache.path_for(fields, stem)
+        return self.engine_path
+
+    def _build(self, shapes: ShapeRange) -> torch.nn.Module:
+        what = f"compiling TensorRT {self.precision} engine for input {shapes.tag()} ×{self.scale}"
+        with progress_log(what, self.progress_interval_s), torch.inference_mode(False):
+            return self.toolkit.compile(self.model, shapes, self.dtype)
+
+    @torch.inference_mode()
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        if self.shapes is None or not self.shapes.contains(batch.shape):
+            if self.shapes is not None:
+                log.warning("input %s is outside the engine's range %s; building for it", batch.shape, self.shapes.tag())
+            self.prepare(ShapeRange.static(batch.shape))
+        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.torch_device, self.dtype)
+        y = self._compiled(x)
+        if isinstance(y, (tuple, list)):
+            y = y[0]
+        if y.dtype != self.dtype:
+            raise RuntimeError(f"TensorRT engine returned {y.dtype} for a {self.precision} graph ({self.engine_path})")
+        return y.float().cpu().numpy()
+
+    def describe(self) -> dict:
+        shapes = self.shapes.tag() if self.shapes else None
+        return {**super().describe(), "shapes": shapes, "engine_path": str(self.engine_path) if self.engine_path else None}

@@ -1,0 +1,165 @@
+"""`dsr profile`: per-stage latency of the whole depth path on synthetic frames, one or several back ends.
+
+Each frame goes through convert (message bytes → array, and the result back to bytes, as the
+node does), preprocess, infer and postprocess (the Upsampler's own stages). After warm-up
+frames, it reports mean/p50/p90/p99/max per stage, frames per second, peak memory and the
+network's multiply-accumulate count. `--compare torch,onnxruntime` runs several back ends in one
+process; ratios are median frame latency ÷ that of plain eager PyTorch (`torch:eager`:
+contiguous NCHW, no compile), which is always measured as the baseline. Back-end specs take
+options after colons: `torch:eager`, `torch:compile`, `torch:cuda_graphs`, `torch:channels_last`.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dsr_ros.cli_errors import CliError
+from dsr_ros.cli_model import add_model_arguments, model_from_args
+from dsr_ros.engine import BACKENDS, EngineUnavailable
+from dsr_ros.net import DSRNet
+from dsr_ros.profile_report import ProfileRun, comparison_json, count_macs, format_run, plot_runs, ratio_vs, write_json
+from dsr_ros.profiling import STAGES, StageTimer
+from dsr_ros.upsampler import Upsampler
+
+BASELINE = "torch:eager"
+FLAGS = {"eager": {"channels_last": False}, "compile": {"compile": True}, "cuda_graphs": {"cuda_graphs": True},
+         "channels_last": {"channels_last": True}}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `dsr profile` to the `dsr` command."""
+    parser = subparsers.add_parser("profile", help="measure per-stage latency of a back end on synthetic frames",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_arguments(parser, "use a freshly initialised network of the variant (same latency as trained)")
+    parser.add_argument("--height", type=int, default=120, help="input (low-resolution) height (default 120)")
+    parser.add_argument("--width", type=int, default=160, help="input (low-resolution) width (default 160)")
+    parser.add_argument("--backend", default="auto", help=f"one of {', '.join(BACKENDS)} (with :options for torch)")
+    parser.add_argument("--compare", help="comma-separated back ends to run in one process, e.g. torch,onnxruntime")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    parser.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1", help="synthetic frame encoding")
+    parser.add_argument("--warmup", type=int, default=5, help="frames run before measuring (default 5)")
+    parser.add_argument("--iterations", type=int, default=50, help="frames measured (default 50)")
+    parser.add_argument("--max-seconds", type=float, help="stop measuring a back end after this long (min 3 frames)")
+    parser.add_argument("--threads", type=int, help="torch/onnxruntime CPU threads (default: torch's)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures as JSON")
+    parser.add_argument("--plot", type=Path, metavar="PATH", help="write a latency histogram/timeline PNG")
+    parser.set_defaults(func=run)
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, object]]:
+    """`torch:compile` → ("torch", {"compile": True}); fails naming the allowed names."""
+    name, *flags = spec.strip().split(":")
+    if name not in BACKENDS:
+        raise CliError(f"unknown back end {name!r} in {spec!r}; choose from {', '.join(BACKENDS)}")
+    options: dict[str, object] = {}
+    for flag in flags:
+        if flag not in FLAGS or name != "torch":
+            raise CliError(f"unknown option {flag!r} in {spec!r}; torch takes {', '.join(FLAGS)}")
+        options.update(FLAGS[flag])
+    return name, options
+
+
+def synthetic_frames(height: int, width: int, encoding: str, count: int = 8, seed: int = 0) -> list[bytes]:
+    """Depth 'messages' (raw row-major bytes): slanted floor, boxes, sensor noise and holes."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    frames = []
+    for _ in range(count):
+        metres = 1.0 + 3.0 * yy / max(height - 1, 1) + 0.2 * xx / max(width - 1, 1)
+        for _box in range(3):
+            y0, x0 = rng.integers(0, height), rng.integers(0, width)
+            metres[y0:y0 + height // 4, x0:x0 + width // 4] = rng.uniform(0.5, 2.0)
+        metres += rng.normal(0.0, 0.005, metres.shape).astype(np.float32)
+        holes = rng.random(metres.shape) < 0.02
+        if encoding == "16UC1":
+            frame = np.round(metres * 1000).astype(np.uint16)
+            frame[holes] = 0
+        else:
+            frame = metres.astype(np.float32)
+            frame[holes] = np.nan
+        frames.append(frame.tobytes())
+    return frames
+
+
+def profile_backend(upsampler: Upsampler, label: str, frames: list[bytes], shape: tuple[int, int], dtype: np.dtype,
+                    warmup: int, iterations: int, max_seconds: float | None) -> ProfileRun:
+    """Run warm-up frames, then measure each stage of `iterations` frames (or until max_seconds)."""
+    timer = StageTimer()
+    frame_ms: list[float] = []
+    on_cuda = upsampler.engine.device.startswith("cuda")
+    if on_cuda:
+        torch.cuda.reset_peak_memory_stats()
+    started = None
+    for i in range(warmup + iterations):
+        if i == warmup:
+            timer.reset()
+            started = time.perf_counter()
+        t0 = time.perf_counter()
+        depth = np.frombuffer(frames[i % len(frames)], dtype=dtype).reshape(shape)
+        convert_ms = (time.perf_counter() - t0) * 1000.0
+        out = upsampler.upsample(depth, timer)
+        t1 = time.perf_counter()
+        out.tobytes()
+        t2 = time.perf_counter()
+        timer.record("convert", convert_ms + (t2 - t1) * 1000.0)
+        if i >= warmup:
+            frame_ms.append((t2 - t0) * 1000.0)
+            if max_seconds is not None and len(frame_ms) >= 3 and time.perf_counter() - started > max_seconds:
+                break
+    memory = {"host_peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    if on_cuda:
+        memory["device_peak"] = torch.cuda.max_memory_allocated() / 2**20
+    stages = {name: timer.history[name] for name in STAGES if name in timer.history}
+    return ProfileRun(label, upsampler.engine.device, shape, stages, frame_ms, memory)
+
+
+def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsampler:
+    name, options = parse_spec(spec)
+    if args.threads and name == "onnxruntime":
+        options["threads"] = args.threads
+    try:
+        return Upsampler.from_model(copy.deepcopy(model), backend=name, device=args.device, precision=args.precision,
+                                    engine_options=options)
+    except (EngineUnavailable, ValueError) as exc:
+        raise CliError(f"back end {spec!r}: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    if min(args.height, args.width) < 1 or args.iterations < 1 or args.warmup < 0:
+        raise CliError("--height/--width/--iterations must be >= 1 and --warmup >= 0")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, source = model_from_args(args)
+    macs = count_macs(model, args.height, args.width)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"model: DSRNet ×{model.scale} ({source}), {params / 1e6:.2f} M parameters, "
+          f"{macs / 1e9:.2f} GMAC per {args.height}x{args.width} frame, {torch.get_num_threads()} CPU threads")
+    shape, dtype = (args.height, args.width), np.dtype(np.uint16 if args.encoding == "16UC1" else np.float32)
+    frames = synthetic_frames(args.height, args.width, args.encoding)
+    specs = [s.strip() for s in args.compare.split(",") if s.strip()] if args.compare else [args.backend]
+    if args.compare and BASELINE not in specs:
+        specs.insert(0, BASELINE)
+    upsamplers = [(spec, build_upsampler(model, spec, args)) for spec in specs]
+    runs = []
+    for spec, upsampler in upsamplers:
+        label = upsampler.engine.name if spec == "auto" else spec
+        run_ = profile_backend(upsampler, label, frames, shape, dtype, args.warmup, args.iterations, args.max_seconds)
+        runs.append(run_)
+        print(format_run(run_))
+    if args.compare:
+        baseline = runs[specs.index(BASELINE)]
+        for run_ in runs:
+            print(f"{run_.backend:>20}: p50 frame {np.median(run_.frame_ms):8.2f} ms, "
+                  f"{ratio_vs(run_, baseline):.2f}x the latency of {BASELINE}")
+    if args.json:
+        write_json(comparison_json(runs, runs[specs.index(BASELINE)]) if args.compare else runs[0].to_json(), args.json)
+    if args.plot:
+        plot_runs(runs, args.plot)
+    return 0

@@ -1,0 +1,139 @@
+"""The ROS-free node core: (Image, CameraInfo | None) → upsampled Image, CameraInfo, optional PointCloud2.
+
+All behaviour of the node and of `dsr bag` lives here so it is tested on real message objects.
+Bad input never raises: the result carries a short reason (for counting) and a detail line.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dsr_ros import depth as dp
+from dsr_ros.camera import CONVENTIONS, CameraInfoError, expected_image_size, image_intrinsics, scale_camera_info
+from dsr_ros.profiling import StageTimer
+from dsr_ros.ros.cloud import depth_to_points, points_to_cloud
+from dsr_ros.ros.image import ENCODING_DTYPES, ImageError, array_to_image, image_to_array
+from dsr_ros.ros.messages import MessageFactory
+
+if TYPE_CHECKING:
+    from dsr_ros.upsampler import Upsampler
+
+OUTPUT_ENCODINGS = ("input", *ENCODING_DTYPES)
+MAX_OUTPUT_PIXELS = 100_000_000  # ~10k×10k: beyond this a frame is a corrupt header or a misconfiguration
+
+# Why a frame was skipped (keys of the node's and the bag summary's counters).
+REASONS = {
+    "encoding": "unsupported image encoding",
+    "size": "empty, absurd or non-integer image size",
+    "step": "step smaller than a row",
+    "data": "image data is not a byte buffer",
+    "data_length": "data length differs from step*height",
+    "all_invalid": "no valid depth pixel in the frame",
+    "too_large": "upsampled frame would be too large",
+    "camera_info": "CameraInfo inconsistent with the image or not scalable",
+    "upsample_failed": "the upsampler raised an error",
+}
+
+
+@dataclass(frozen=True)
+class CoreOptions:
+    """Per-frame behaviour that may change while running (swapped atomically by the node)."""
+
+    publish_points: bool = False
+    convention: str = "pixel_center"
+    output_encoding: str = "input"
+
+    def __post_init__(self) -> None:
+        if self.convention not in CONVENTIONS:
+            raise ValueError(f"convention must be one of {CONVENTIONS}, got {self.convention!r}")
+        if self.output_encoding not in OUTPUT_ENCODINGS:
+            raise ValueError(f"output_encoding must be one of {OUTPUT_ENCODINGS}, got {self.output_encoding!r}")
+
+
+@dataclass
+class FrameResult:
+    """Outputs of one frame, or the reason it was skipped; timings in milliseconds per stage."""
+
+    image: Any = None
+    camera_info: Any = None
+    cloud: Any = None
+    timings: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+    detail: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+
+def _skip(reason: str, detail: str, timings: dict[str, float] | None = None) -> FrameResult:
+    return FrameResult(reason=reason, detail=detail, timings=timings or {})
+
+
+class NodeCore:
+    """Runs one Upsampler on depth messages; message classes come from a MessageFactory."""
+
+    def __init__(self, upsampler: Upsampler, factory: MessageFactory, options: CoreOptions | None = None) -> None:
+        self.upsampler = upsampler
+        self.factory = factory
+        self.options = options or CoreOptions()
+
+    def process(self, image: Any, info: Any = None) -> FrameResult:
+        """Upsample one depth Image (and scale its CameraInfo when given); never raises on bad input."""
+        options = self.options
+        scale = self.upsampler.scale
+        start = time.perf_counter()
+        try:
+            depth = image_to_array(image)
+        except ImageError as err:
+            return _skip(err.reason, str(err))
+        height, width = depth.shape
+        if height * width * scale * scale > MAX_OUTPUT_PIXELS:
+            return _skip("too_large", f"{width}x{height} ×{scale} exceeds {MAX_OUTPUT_PIXELS} output pixels")
+        if dp.invalid_mask(depth).all():
+            return _skip("all_invalid", f"all {width}x{height} pixels of the {image.encoding} frame are invalid")
+        out_info = None
+        if info is not None:
+            try:
+                out_info = self._scale_info(info, image.header, width, height, scale, options.convention)
+            except (CameraInfoError, ValueError, TypeError, AttributeError) as err:
+                return _skip("camera_info", f"camera_info: {err}")
+        convert_ms = (time.perf_counter() - start) * 1000.0
+
+        timer = StageTimer()
+        try:
+            upsampled = self.upsampler.upsample(depth, timer=timer)
+        except Exception as err:  # noqa: BLE001 - an engine failure (e.g. GPU out of memory) skips the frame
+            return _skip("upsample_failed", f"{type(err).__name__}: {err}", dict(timer.last))
+
+        start = time.perf_counter()
+        encoding = image.encoding if options.output_encoding == "input" else options.output_encoding
+        target = np.dtype(ENCODING_DTYPES[encoding]).newbyteorder("=")
+        if upsampled.dtype != target:
+            upsampled = dp.from_metres(dp.to_metres(upsampled), target)
+        result = FrameResult(image=array_to_image(upsampled, encoding, image.header, self.factory), camera_info=out_info)
+        if options.publish_points:
+            result.cloud = self._cloud(upsampled, out_info, image.header, result.notes)
+        convert_ms += (time.perf_counter() - start) * 1000.0
+        result.timings = {"convert": convert_ms, **timer.last}
+        return result
+
+    @staticmethod
+    def _scale_info(info: Any, header: Any, width: int, height: int, scale: int, convention: str) -> Any:
+        """Scaled CameraInfo with the image's header, after checking it describes this image (if sized)."""
+        size = expected_image_size(info)
+        if size is not None and size != (width, height):
+            raise CameraInfoError(f"describes a {size[0]}x{size[1]} image but the image is {width}x{height}")
+        return scale_camera_info(info, scale, convention, header=header)
+
+    def _cloud(self, upsampled: np.ndarray, info: Any, header: Any, notes: list[str]) -> Any:
+        """The organised point cloud, or None with a note when intrinsics are missing."""
+        intrinsics = image_intrinsics(info) if info is not None else None
+        if intrinsics is None:
+            notes.append("no calibrated CameraInfo for this frame: point cloud not published")
+            return None
+        return points_to_cloud(depth_to_points(dp.to_metres(upsampled), intrinsics), header, self.factory)

@@ -1,0 +1,27 @@
+"""Builds the Upsampler the node and `dsr bag` run, importing the inference stack (torch) only when called."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dsr_ros.upsampler import Upsampler
+
+
+def make_upsampler(
+    model: str = "",
+    scale: int = 4,
+    variant: str = "lite",
+    device: str = "cpu",
+    backend: str = "auto",
+    precision: str = "fp32",
+    fill_holes: bool = False,
+    depth_range: tuple[float, float] | None = None,
+) -> Upsampler:
+    """A weight file when `model` is set (its card decides the scale), else the shipped model for scale+variant."""
+    from dsr_ros.upsampler import Upsampler
+
+    options = {"device": device, "backend": backend, "precision": precision, "fill_holes": fill_holes,
+               "depth_range": depth_range}
+    if model:
+        return Upsampler.from_file(model, **options)
+    return Upsampler.from_pretrained(scale=scale, variant=variant, **options)

@@ -1,0 +1,102 @@
+"""The node's parameter schema: one table used to declare ROS parameters, validate them and test the YAML."""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dsr_ros.camera import CONVENTIONS
+from dsr_ros.ros.core import OUTPUT_ENCODINGS
+
+BACKENDS = ("auto", "torch", "tensorrt", "onnxruntime")
+RELIABILITIES = ("best_effort", "reliable")
+DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?")
+
+
+class ConfigError(ValueError):
+    """Invalid node configuration; the message names every bad parameter and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: ROS type (bool, int, float, str), default, description and constraints."""
+
+    name: str
+    type: type
+    default: Any
+    description: str
+    choices: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    dynamic: bool = False  # may change while running (the others need a restart)
+
+    def allowed(self) -> str:
+        """Human-readable constraint, used in error messages and ROS descriptors."""
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.minimum is not None and self.maximum is not None:
+            return f"a {self.type.__name__} in [{self.minimum}, {self.maximum}]"
+        if self.name == "device":
+            return "'cpu', 'cuda' or 'cuda:N'"
+        return f"a {self.type.__name__}"
+
+    def check(self, value: Any) -> str | None:
+        """None when `value` is valid, else an error line naming the parameter and the allowed values."""
+        # ROS parameters are strictly typed: an integer given for a double fails, as in rclpy.
+        if isinstance(value, bool) != (self.type is bool) or not isinstance(value, self.type):
+            hint = " (write it with a decimal point, e.g. 0.0)" if self.type is float and isinstance(value, int) else ""
+            return f"parameter '{self.name}' must be {self.allowed()}, got {value!r}{hint}"
+        bad = (
+            (self.choices is not None and value not in self.choices)
+            or (self.minimum is not None and value < self.minimum)
+            or (self.maximum is not None and value > self.maximum)
+            or (self.name == "device" and not DEVICE_PATTERN.fullmatch(value))
+        )
+        return f"parameter '{self.name}' must be {self.allowed()}, got {value!r}" if bad else None
+
+
+PARAMS: tuple[ParamSpec, ...] = (
+    ParamSpec("model", str, "", "Path to a .safetensors weight file; empty: the shipped model for scale and variant"),
+    ParamSpec("scale", int, 4, "Upsampling factor (ignored when model is set: the model card decides)", (2, 4, 8, 16)),
+    ParamSpec("variant", str, "lite", "Shipped model variant: lite (real time) or base (paper size)", ("lite", "base")),
+    ParamSpec("device", str, "cuda", "Torch device: cpu, cuda or cuda:N"),
+    ParamSpec("backend", str, "auto", "Inference back end (auto picks the fastest available)", BACKENDS),
+    ParamSpec("precision", str, "fp32", "Inference precision (fp16 on GPUs only)", ("fp32", "fp16")),
+    ParamSpec("fill_holes", bool, False, "Fill invalid pixels in the output instead of keeping them invalid"),
+    ParamSpec("min_depth", float, 0.0, "Near end of the fixed normalisation range in metres", None, 0.0, 1000.0),
+    ParamSpec("max_depth", float, 0.0, "Far end of the fixed range in metres; 0: each frame's own range", None, 0.0, 1000.0),
+    ParamSpec("output_encoding", str, "input", "Encoding of the output image ('input': same as input)",
+              OUTPUT_ENCODINGS, dynamic=True),
+    ParamSpec("publish_points", bool, False, "Also publish depth_upsampled/points (organised xyz)", dynamic=True),
+    ParamSpec("cx_convention", str, "pixel_center", "Principal point scaling: pixel_center c'=(c+0.5)s-0.5, "
+              "image_proc c'=s*c", CONVENTIONS, dynamic=True),
+    ParamSpec("qos_sub_reliability", str, "best_effort", "Subscription reliability (best_effort accepts every "
+              "publisher)", RELIABILITIES),
+    ParamSpec("qos_pub_reliability", str, "reliable", "Publisher reliability (reliable serves every subscriber)",
+              RELIABILITIES),
+    ParamSpec("qos_depth", int, 5, "History depth of subscriptions and publishers", None, 1, 100),
+    ParamSpec("diagnostics_period", float, 1.0, "Seconds between /diagnostics messages", None, 0.1, 60.0),
+    ParamSpec("warn_period", float, 5.0, "Seconds between repeated warnings of the same kind", None, 0.1, 3600.0,
+              dynamic=True),
+)
+SPECS: dict[str, ParamSpec] = {spec.name: spec for spec in PARAMS}
+
+
+def validate(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults overlaid with `values`, checked; ConfigError lists every problem at once."""
+    errors = [f"unknown parameter '{name}'; known: {', '.join(SPECS)}" for name in values if name not in SPECS]
+    merged = {spec.name: values.get(spec.name, spec.default) for spec in PARAMS}
+    errors += [e for spec in PARAMS if (e := spec.check(merged[spec.name])) is not None]
+    if not errors and merged["max_depth"] > 0.0 and merged["min_depth"] >= merged["max_depth"]:
+        errors.append(f"parameter 'min_depth' ({merged['min_depth']}) must be below 'max_depth' ({merged['max_depth']})")
+    if not errors and merged["max_depth"] == 0.0 and merged["min_depth"] != 0.0:
+        errors.append("parameter 'min_depth' needs 'max_depth' > 0 (both 0.0: per-frame range)")
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+    return merged
+
+
+def depth_range(config: Mapping[str, Any]) -> tuple[float, float] | None:
+    """The fixed normalisation range, or None for each frame's own range."""
+    return (config["min_depth"], config["max_depth"]) if config["max_depth"] > 0.0 else None

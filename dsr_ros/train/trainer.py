@@ -1,0 +1,139 @@
+"""Supervised L1 training of DSRNet on synthetic scenes: seeded, resumable, logged."""
+from __future__ import annotations
+
+import csv
+import math
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dsr_ros.net import DSRNet, DSRNetConfig
+from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
+from dsr_ros.train.data import synthetic_batch
+from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
+from dsr_ros.train.recipe import Recipe
+from dsr_ros.upsampler import Upsampler
+from dsr_ros.weights import ModelCard, card_for, save_model
+
+CHECKPOINT = "checkpoint.safetensors"
+LOG = "log.csv"
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a non-finite loss); the message names step and term."""
+
+
+@dataclass
+class TrainResult:
+    model: DSRNet
+    card: ModelCard
+    last_loss: float
+    first_loss: float
+    steps: int
+
+
+def lr_factor(step: int, recipe: Recipe) -> float:
+    """Linear warm-up, then cosine decay to 5% (or constant)."""
+    t = recipe.train
+    if step < t.warmup_steps:
+        return (step + 1) / t.warmup_steps
+    if t.lr_schedule == "constant":
+        return 1.0
+    progress = (step - t.warmup_steps) / max(1, t.steps - t.warmup_steps)
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def git_commit() -> str:
+    """The repository's commit, for the model card ('unknown' outside a checkout)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def build_model(recipe: Recipe) -> DSRNet:
+    return DSRNet(DSRNetConfig.from_variant(recipe.model.variant, recipe.model.scale))
+
+
+def _state(model: nn.Module, optimiser: torch.optim.Optimizer, scheduler, step: int, first_loss: float) -> dict:
+    return {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(), "step": step, "first_loss": first_loss}
+
+
+def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Run (or resume) a recipe; writes checkpoint, CSV log and, if configured, the weight file."""
+    from tqdm import tqdm
+
+    t = recipe.train
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    torch.manual_seed(t.seed)
+    out_dir = Path(recipe.output.dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = build_model(recipe)
+    optimiser = torch.optim.Adam(model.parameters(), lr=t.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: lr_factor(s, recipe))
+    start, first_loss = 0, float("nan")
+    ckpt_path = out_dir / CHECKPOINT
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        start, first_loss = int(state["step"]), float(state["first_loss"])
+    log_path = out_dir / LOG
+    if start == 0:
+        log_path.write_text("step,loss,lr,seconds\n")
+    loss_value = float("nan")
+    model.train()
+    bar = tqdm(range(start, t.steps), initial=start, total=t.steps, desc=f"train {recipe.name}", disable=not progress)
+    began = time.perf_counter()
+    for step in bar:
+        batch = synthetic_batch(t.seed, step, recipe.data.batch_size, recipe.data.patch, recipe.model.scale,
+                                recipe.data.degradations)
+        loss = (model(batch.lr) - batch.hr).abs().mean()
+        if not torch.isfinite(loss):
+            raise TrainingError(f"non-finite loss at step {step}: term 'l1' = {loss.item()}")
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        scheduler.step()
+        loss_value = float(loss.item())
+        if math.isnan(first_loss):
+            first_loss = loss_value
+        bar.set_postfix(loss=f"{loss_value:.4f}")
+        done = step + 1
+        if done % t.log_every == 0 or done == t.steps:
+            with log_path.open("a", newline="") as handle:
+                csv.writer(handle).writerow([done, f"{loss_value:.6f}", f"{scheduler.get_last_lr()[0]:.3g}",
+                                             f"{time.perf_counter() - began:.1f}"])
+        if done % t.checkpoint_every == 0 or done == t.steps:
+            save_checkpoint(ckpt_path, _state(model, optimiser, scheduler, done, first_loss))
+    model.eval()
+    card = card_for(model, training={"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]),
+                                     "data": "synthetic procedural scenes (dsr_ros.train.synthetic)"},
+                    commit=git_commit())
+    return TrainResult(model=model, card=card, last_loss=loss_value, first_loss=first_loss, steps=t.steps)
+
+
+def evaluate_and_export(result: TrainResult, recipe: Recipe, progress: bool = True) -> str:
+    """Evaluate on the held-out set, store the table in the card, write the weight file."""
+    e = recipe.eval
+    upsampler = Upsampler.from_model(result.model, result.card)
+    table = evaluate(upsampler, heldout_scenes(e.scenes, e.size, e.seed), progress=progress)
+    result.card.metrics = {"heldout_synthetic_rmse_mm": table,
+                           "heldout": {"scenes": e.scenes, "size": e.size, "seed": e.seed}}
+    text = format_table(table, recipe.model.scale)
+    if recipe.output.export:
+        save_model(recipe.output.export, result.model, result.card)
+    save_model(Path(recipe.output.dir) / "model.safetensors", result.model, result.card)
+    return text
