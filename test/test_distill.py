@@ -79,7 +79,8 @@ from dsr_ros.train import distill
 import test_distill_helper as h
 r = h.recipe({out!r})
 result = distill.train_two_stage(r, progress=False)
-save_file({{k: v.contiguous() for k, v in result.model.state_dict().items()}}, f"{out}/rank{{dist.get_rank()}}.safetensors")
+weights = {{k: v.contiguous() for k, v in result.model.state_dict().items()}}
+save_file(weights, f"{out}/rank{{dist.get_rank()}}.safetensors")
 """
 
 
@@ -91,7 +92,7 @@ def test_two_gloo_ranks_hold_identical_weights(tmp_path):
         "def recipe(out):\n    return t._tiny(Path(out))\n")
     (tmp_path / "worker.py").write_text(WORKER.format(root=str(ROOT), out=str(tmp_path)))
     env = {**os.environ, "PYTHONPATH": f"{ROOT}:{tmp_path}", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0",
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                            str(tmp_path / "worker.py")], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     w0, w1 = load_file(tmp_path / "rank0.safetensors"), load_file(tmp_path / "rank1.safetensors")
