@@ -35,7 +35,6 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
-    from dsr_ros.upsampler import Upsampler
 
     upsampler = _load_upsampler(args)
     table = evaluate(upsampler, heldout_scenes(args.scenes, args.size, args.seed), progress=True)
@@ -72,6 +71,14 @@ def add_model_arguments(parser: argparse.ArgumentParser, scale_default: int | No
     parser.add_argument("--backend", default="auto", choices=BACKENDS, help="inference back end")
 
 
+def _tool_modules() -> list:
+    """Subcommands that live beside their subject: bag processing, export, compile, profile."""
+    from dsr_ros import compile_cli, export_cli, profile_cli
+    from dsr_ros.ros import bag
+
+    return [bag, export_cli, compile_cli, profile_cli]
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dsr_ros import __version__
     from dsr_ros.demo import register as register_demo
@@ -83,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     register_upsample(sub)
     register_demo(sub)
+    for module in _tool_modules():
+        module.register(sub)
 
     p = sub.add_parser("train", help="train DSRNet from a recipe (config/train/*.yaml)")
     p.add_argument("--config", required=True, help="recipe YAML")

@@ -14,6 +14,8 @@ MM_ENCODINGS = ("16UC1", "mono16")
 METRE_ENCODINGS = ("32FC1",)
 SUPPORTED_ENCODINGS = MM_ENCODINGS + METRE_ENCODINGS
 MAX_MM = 65535
+# Float depth beyond this (metres) is a corrupt value, not a measurement: treated as invalid.
+MAX_VALID_M = 1000.0
 # Below this span (metres) a frame is treated as flat: normalisation would divide by ~0.
 MIN_SPAN_M = 1e-3
 
@@ -34,11 +36,11 @@ def check_depth_dtype(depth: np.ndarray) -> None:
 
 
 def invalid_mask(depth: np.ndarray) -> np.ndarray:
-    """True where the sensor gave no depth: 0 for uint16; NaN, ±inf or <= 0 for float."""
+    """True where the sensor gave no depth: 0 for uint16; NaN, ±inf, <= 0 or absurdly far for float."""
     check_depth_dtype(depth)
     if depth.dtype == np.uint16:
         return depth == 0
-    return ~np.isfinite(depth) | (depth <= 0)
+    return ~np.isfinite(depth) | (depth <= 0) | (depth > MAX_VALID_M)
 
 
 def to_metres(depth: np.ndarray) -> np.ndarray:

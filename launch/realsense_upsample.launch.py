@@ -8,13 +8,12 @@ also starts the driver (realsense2_camera's rs_launch.py).
 import os
 
 from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 
 def generate_launch_description():
@@ -24,7 +23,7 @@ def generate_launch_description():
         DeclareLaunchArgument("camera_prefix", default_value="/camera",
                               description="Namespace of the RealSense topics (/camera/camera on realsense-ros 4.x)"),
         DeclareLaunchArgument("scale", default_value="2", description="2, 4, 8 or 16"),
-        DeclareLaunchArgument("device", default_value="cuda", description="cpu, cuda or cuda:N"),
+        DeclareLaunchArgument("device", default_value="auto", description="auto, cpu, cuda or cuda:N"),
         DeclareLaunchArgument("backend", default_value="auto", description="auto, torch, tensorrt or onnxruntime"),
         DeclareLaunchArgument("publish_points", default_value="false", description="Also publish a point cloud"),
         DeclareLaunchArgument("start_camera", default_value="false",

@@ -6,11 +6,10 @@ when given (empty means "use the file"). Topics are remapped from the node's rel
 import os
 
 from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-
-from launch import LaunchDescription
 
 # Launch argument → (node parameter, type). Empty argument values leave the params file in charge.
 PARAMETER_ARGUMENTS = {

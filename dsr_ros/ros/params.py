@@ -11,7 +11,7 @@ from dsr_ros.ros.core import OUTPUT_ENCODINGS
 
 BACKENDS = ("auto", "torch", "tensorrt", "onnxruntime")
 RELIABILITIES = ("best_effort", "reliable")
-DEVICE_PATTERN = re.compile(r"cpu|cuda(:\d+)?")
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 class ConfigError(ValueError):
@@ -38,7 +38,7 @@ class ParamSpec:
         if self.minimum is not None and self.maximum is not None:
             return f"a {self.type.__name__} in [{self.minimum}, {self.maximum}]"
         if self.name == "device":
-            return "'cpu', 'cuda' or 'cuda:N'"
+            return "'auto', 'cpu', 'cuda' or 'cuda:N'"
         return f"a {self.type.__name__}"
 
     def check(self, value: Any) -> str | None:
@@ -60,7 +60,7 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("model", str, "", "Path to a .safetensors weight file; empty: the shipped model for scale and variant"),
     ParamSpec("scale", int, 4, "Upsampling factor (ignored when model is set: the model card decides)", (2, 4, 8, 16)),
     ParamSpec("variant", str, "lite", "Shipped model variant: lite (real time) or base (paper size)", ("lite", "base")),
-    ParamSpec("device", str, "cuda", "Torch device: cpu, cuda or cuda:N"),
+    ParamSpec("device", str, "auto", "Device: auto (CUDA when available), cpu, cuda or cuda:N"),
     ParamSpec("backend", str, "auto", "Inference back end (auto picks the fastest available)", BACKENDS),
     ParamSpec("precision", str, "fp32", "Inference precision (fp16 on GPUs only)", ("fp32", "fp16")),
     ParamSpec("fill_holes", bool, False, "Fill invalid pixels in the output instead of keeping them invalid"),

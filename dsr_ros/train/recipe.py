@@ -13,6 +13,10 @@ from dsr_ros.train.degrade import DEGRADATIONS
 class ModelSection:
     variant: str = "lite"
     scale: int = 4
+    # 0 keeps the variant's value; set them to try other sizes without a new variant.
+    features: int = 0
+    shallow: int = 0
+    units: int = 0
 
 
 @dataclass

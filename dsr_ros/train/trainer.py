@@ -7,7 +7,7 @@ import shlex
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -60,7 +60,11 @@ def git_commit() -> str:
 
 
 def build_model(recipe: Recipe) -> DSRNet:
-    return DSRNet(DSRNetConfig.from_variant(recipe.model.variant, recipe.model.scale))
+    """The recipe's DSRNet: its variant, with any size the recipe overrides."""
+    m = recipe.model
+    config = DSRNetConfig.from_variant(m.variant, m.scale)
+    overrides = {k: v for k, v in (("features", m.features), ("shallow", m.shallow), ("units", m.units)) if v}
+    return DSRNet(replace(config, **overrides) if overrides else config)
 
 
 def _state(model: nn.Module, optimiser: torch.optim.Optimizer, scheduler, step: int, first_loss: float) -> dict:
@@ -68,8 +72,11 @@ def _state(model: nn.Module, optimiser: torch.optim.Optimizer, scheduler, step: 
             "torch_rng": torch.get_rng_state(), "step": step, "first_loss": first_loss}
 
 
-def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> TrainResult:
-    """Run (or resume) a recipe; writes checkpoint, CSV log and, if configured, the weight file."""
+def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_after: int | None = None) -> TrainResult:
+    """Run (or resume) a recipe, writing checkpoints and the CSV log.
+
+    `stop_after` ends the run after that many steps in total, checkpointed (a planned interruption).
+    """
     from tqdm import tqdm
 
     t = recipe.train
@@ -95,7 +102,8 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> TrainR
         log_path.write_text("step,loss,lr,seconds\n")
     loss_value = float("nan")
     model.train()
-    bar = tqdm(range(start, t.steps), initial=start, total=t.steps, desc=f"train {recipe.name}", disable=not progress)
+    end = min(t.steps, stop_after) if stop_after is not None else t.steps
+    bar = tqdm(range(start, end), initial=start, total=t.steps, desc=f"train {recipe.name}", disable=not progress)
     began = time.perf_counter()
     for step in bar:
         batch = synthetic_batch(t.seed, step, recipe.data.batch_size, recipe.data.patch, recipe.model.scale,
@@ -116,13 +124,13 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True) -> TrainR
             with log_path.open("a", newline="") as handle:
                 csv.writer(handle).writerow([done, f"{loss_value:.6f}", f"{scheduler.get_last_lr()[0]:.3g}",
                                              f"{time.perf_counter() - began:.1f}"])
-        if done % t.checkpoint_every == 0 or done == t.steps:
+        if done % t.checkpoint_every == 0 or done == end:
             save_checkpoint(ckpt_path, _state(model, optimiser, scheduler, done, first_loss))
     model.eval()
     card = card_for(model, training={"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]),
                                      "data": "synthetic procedural scenes (dsr_ros.train.synthetic)"},
                     commit=git_commit())
-    return TrainResult(model=model, card=card, last_loss=loss_value, first_loss=first_loss, steps=t.steps)
+    return TrainResult(model=model, card=card, last_loss=loss_value, first_loss=first_loss, steps=end)
 
 
 def evaluate_and_export(result: TrainResult, recipe: Recipe, progress: bool = True) -> str:

@@ -1,0 +1,121 @@
+"""Synthetic scenes, degradations, recipes, and the trainer: loss falls, resume is exact, NaN stops."""
+import numpy as np
+import pytest
+import torch
+
+from dsr_ros.train import trainer as trainer_module
+from dsr_ros.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from dsr_ros.train.data import synthetic_batch
+from dsr_ros.train.degrade import DEGRADATIONS, degrade
+from dsr_ros.train.recipe import RecipeError, load_recipe, recipe_from_dict
+from dsr_ros.train.synthetic import scene_for_seed
+from dsr_ros.train.trainer import TrainingError, train
+
+
+def tiny_recipe(tmp_path, steps=30, **train_overrides):
+    return recipe_from_dict({
+        "name": "tiny",
+        "model": {"variant": "lite", "scale": 2, "features": 4, "shallow": 4, "units": 1},
+        "data": {"patch": 16, "batch_size": 4},
+        "train": {"steps": steps, "lr": 3e-3, "warmup_steps": 2, "checkpoint_every": 5, "log_every": 5,
+                  "seed": 3, **train_overrides},
+        "eval": {"scenes": 2, "size": 32},
+        "output": {"dir": str(tmp_path / "run"), "export": ""},
+    })
+
+
+def test_scenes_are_seeded_piecewise_smooth_and_rgb_is_not_depth():
+    a, b = scene_for_seed(5, 64, 80), scene_for_seed(5, 64, 80)
+    np.testing.assert_array_equal(a.depth, b.depth)
+    assert not np.array_equal(a.depth, scene_for_seed(6, 64, 80).depth)
+    assert a.depth.shape == (64, 80) and a.rgb.shape == (64, 80, 3)
+    assert np.isfinite(a.depth).all() and a.depth.min() > 0
+    jumps = np.abs(np.diff(a.depth, axis=1)) > 0.05
+    assert 0 < jumps.mean() < 0.2, "occlusion edges exist but most of the scene is smooth"
+
+
+@pytest.mark.parametrize("kind", DEGRADATIONS)
+def test_degradations_shape_and_holes(kind):
+    hr = scene_for_seed(1, 64, 64).depth
+    lr = degrade(hr, 4, kind, np.random.default_rng(0))
+    assert lr.shape == (16, 16) and lr.dtype == np.float32
+    assert np.isfinite(lr).mean() > 0.8
+    assert np.nanmean(np.abs(lr - hr[2::4, 2::4])) < 0.5
+
+
+def test_aliased_and_antialiased_bicubic_differ():
+    hr = scene_for_seed(2, 64, 64).depth
+    assert not np.allclose(degrade(hr, 4, "bicubic"), degrade(hr, 4, "bicubic_aliased"))
+
+
+def test_batches_are_reproducible_per_step():
+    a = synthetic_batch(1, 7, 2, 16, 2, ["bicubic"])
+    b = synthetic_batch(1, 7, 2, 16, 2, ["bicubic"])
+    assert torch.equal(a.lr, b.lr) and torch.equal(a.hr, b.hr)
+    assert a.lr.shape == (2, 1, 8, 8) and a.hr.shape == (2, 1, 16, 16) and a.rgb.shape == (2, 3, 16, 16)
+    assert not torch.equal(a.lr, synthetic_batch(1, 8, 2, 16, 2, ["bicubic"]).lr)
+
+
+def test_recipe_errors_name_the_key(tmp_path):
+    with pytest.raises(RecipeError, match="model.scale must be one of"):
+        recipe_from_dict({"model": {"scale": 3}})
+    with pytest.raises(RecipeError, match=r"unknown key\(s\) \['lerning_rate'\]"):
+        recipe_from_dict({"train": {"lerning_rate": 1}})
+    with pytest.raises(RecipeError, match="data.degradations"):
+        recipe_from_dict({"data": {"degradations": ["blur"]}})
+    (tmp_path / "r.yaml").write_text("- not a mapping\n")
+    with pytest.raises(RecipeError, match="mapping"):
+        load_recipe(tmp_path / "r.yaml")
+
+
+def test_shipped_recipes_load():
+    for name in ("lite_x4", "lite_x8"):
+        recipe = load_recipe(f"config/train/{name}.yaml")
+        assert recipe.output.export == f"models/dsrnet_{name}.safetensors"
+        assert recipe.model.variant == "lite" and recipe.train.steps >= 1000
+
+
+def test_short_training_lowers_the_loss(tmp_path):
+    recipe = tiny_recipe(tmp_path, steps=60)
+    held_out = synthetic_batch(99, 0, 16, 16, 2, ["bicubic"])
+    torch.manual_seed(recipe.train.seed)
+    untrained = trainer_module.build_model(recipe).eval()
+    result = train(recipe, progress=False)
+    with torch.no_grad():
+        before = (untrained(held_out.lr) - held_out.hr).abs().mean().item()
+        after = (result.model(held_out.lr) - held_out.hr).abs().mean().item()
+    assert after < 0.8 * before, f"held-out L1 did not fall: {before:.4f} -> {after:.4f}"
+    assert len(np.loadtxt(tmp_path / "run" / "log.csv", delimiter=",", skiprows=1)) == 12
+
+
+def test_resume_after_interruption_matches_uninterrupted(tmp_path):
+    full = train(tiny_recipe(tmp_path / "a", steps=12), progress=False)
+    train(tiny_recipe(tmp_path / "b", steps=12), progress=False, stop_after=5)
+    resumed = train(tiny_recipe(tmp_path / "b", steps=12), resume=True, progress=False)
+    for key, value in full.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[key], value, rtol=1e-5, atol=1e-6)
+
+
+def test_nan_loss_stops_with_step_and_term(tmp_path, monkeypatch):
+    real = trainer_module.synthetic_batch
+
+    def poisoned(seed, step, *args):
+        batch = real(seed, step, *args)
+        if step == 3:
+            batch.hr[:] = float("nan")
+        return batch
+
+    monkeypatch.setattr(trainer_module, "synthetic_batch", poisoned)
+    with pytest.raises(TrainingError, match="step 3: term 'l1'"):
+        train(tiny_recipe(tmp_path, steps=6), progress=False)
+
+
+def test_checkpoint_round_trip_and_corruption(tmp_path):
+    state = {"a": torch.arange(3), "nested": {"b": [torch.ones(2), 4, "x"], 1: (2.5, None)}, "step": 9}
+    path = save_checkpoint(tmp_path / "c.safetensors", state)
+    back = load_checkpoint(path)
+    assert torch.equal(back["a"], state["a"]) and back["nested"][1] == (2.5, None) and back["step"] == 9
+    assert torch.equal(back["nested"]["b"][0], torch.ones(2)) and back["nested"]["b"][1:] == [4, "x"]
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(path)
