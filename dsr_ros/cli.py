@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -10,6 +11,7 @@ from dsr_ros.cli_errors import CliError
 
 
 def _train(args: argparse.Namespace) -> int:
+    from dsr_ros.train.distill import train_two_stage
     from dsr_ros.train.recipe import RecipeError, load_recipe
     from dsr_ros.train.trainer import evaluate_and_export, train
 
@@ -21,7 +23,9 @@ def _train(args: argparse.Namespace) -> int:
         recipe.output.dir = args.output_dir
     if args.export is not None:
         recipe.output.export = args.export
-    result = train(recipe, resume=args.resume)
+    result = (train_two_stage if recipe.distill.enabled else train)(recipe, resume=args.resume)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 evaluates and writes
+        return 0
     print(f"loss {result.first_loss:.4f} -> {result.last_loss:.4f} after {result.steps} steps")
     print(evaluate_and_export(result, recipe))
     if recipe.output.export:

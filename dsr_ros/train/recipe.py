@@ -52,7 +52,24 @@ class OutputSection:
     export: str = ""  # weight file written at the end, e.g. models/dsrnet_lite_x4.safetensors
 
 
-SECTIONS = {"model": ModelSection, "data": DataSection, "train": TrainSection, "eval": EvalSection, "output": OutputSection}
+@dataclass
+class DistillSection:
+    """Two-stage cross-task training (Sun et al.); the paper gives no values, so these are ours."""
+
+    enabled: bool = False
+    stage1_steps: int = 0  # of train.steps; the rest is stage 2 (same total budget as stage 1 alone)
+    round_steps: int = 50  # steps per role-exchange round
+    heldout_batch: int = 8  # samples in the held-back batch that picks each round's teacher
+    gamma: float = 1.0  # L_distill = L_O + gamma * L_A
+    rho1: float = 0.1  # weight of L_struc
+    rho2: float = 0.5  # weight of L_distill
+    lam: float = 0.85  # L_DE = lam (1 - SSIM)/2 + (1 - lam) L1
+    affinity_pool: int = 16  # affinity on features pooled to P×P: N·units·P⁴·4 bytes
+    denet_blocks: int = 2  # residual blocks per DENet stage
+
+
+SECTIONS = {"model": ModelSection, "data": DataSection, "train": TrainSection, "eval": EvalSection,
+            "output": OutputSection, "distill": DistillSection}
 
 
 @dataclass
@@ -63,6 +80,7 @@ class Recipe:
     train: TrainSection = field(default_factory=TrainSection)
     eval: EvalSection = field(default_factory=EvalSection)
     output: OutputSection = field(default_factory=OutputSection)
+    distill: DistillSection = field(default_factory=DistillSection)
     path: str = ""
 
     def to_dict(self) -> dict:
@@ -121,3 +139,15 @@ def validate(recipe: Recipe) -> None:
         raise RecipeError("train.steps, data.batch_size and train.lr must be positive")
     if t.lr_schedule not in ("cosine", "constant"):
         raise RecipeError(f"train.lr_schedule must be 'cosine' or 'constant', got {t.lr_schedule!r}")
+    _validate_distill(recipe)
+
+
+def _validate_distill(recipe: Recipe) -> None:
+    x = recipe.distill
+    if x.enabled and not 0 < x.stage1_steps < recipe.train.steps:
+        raise RecipeError(f"distill.stage1_steps must be in 1..{recipe.train.steps - 1} (train.steps - 1), "
+                          f"got {x.stage1_steps}")
+    if x.round_steps < 1 or x.heldout_batch < 1 or x.affinity_pool < 1 or x.denet_blocks < 1:
+        raise RecipeError("distill.round_steps, heldout_batch, affinity_pool and denet_blocks must be >= 1")
+    if min(x.gamma, x.rho1, x.rho2) < 0 or not 0 <= x.lam <= 1:
+        raise RecipeError(f"distill.gamma, rho1, rho2 must be >= 0 and lam in [0, 1], got {x}")

@@ -1,0 +1,30 @@
+"""Real RGB-D data sets as lists of samples: NYU Depth v2, Middlebury, folders of pairs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Sample:
+    """One aligned pair: rgb H×W×3 float32 in [0, 1], depth H×W float32 metres (NaN invalid).
+
+    `disparity` is set for Middlebury (the papers report its RMSE in disparity units).
+    """
+
+    rgb: np.ndarray
+    depth: np.ndarray
+    name: str
+    disparity: np.ndarray | None = None
+
+
+def rgb_from_uint(image: np.ndarray) -> np.ndarray:
+    """uint8/uint16 H×W×3 RGB → float32 in [0, 1]."""
+    return (image.astype(np.float32) / np.iinfo(image.dtype).max).astype(np.float32)
+
+
+def check_aligned(rgb: np.ndarray, depth: np.ndarray, name: str) -> None:
+    """Fail naming the sample when RGB and depth differ in size."""
+    if rgb.shape[:2] != depth.shape:
+        raise ValueError(f"{name}: rgb is {rgb.shape[1]}x{rgb.shape[0]} but depth is {depth.shape[1]}x{depth.shape[0]}")

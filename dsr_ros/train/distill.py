@@ -1,0 +1,196 @@
+"""Two-stage cross-task training (Sun et al., CVPR 2021): DSRNet learns structure from DENet.
+
+Stage 1 trains DSRNet (L1) and DENet (L_DE) each on its own task. Stage 2 runs in rounds: at
+the start of each round the network with the lower mean absolute error on a held-back batch
+becomes the teacher (frozen), and the student is trained with
+`L_task + ρ1·L_struc + ρ2·(L_O + γ·L_A)` while SPNet learns the structure map. Batches and the
+held-back batch are functions of (seed, step), so resuming and multi-process runs stay exact.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dsr_ros.net import DENet, DENetConfig, DSRNet, SPNet
+from dsr_ros.train import losses
+from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
+from dsr_ros.train.data import Batch, synthetic_batch
+from dsr_ros.train.distributed import World, average_gradients, broadcast_parameters, init_world
+from dsr_ros.train.recipe import Recipe
+from dsr_ros.train.trainer import CHECKPOINT, LOG, TrainingError, TrainResult, build_model, git_commit, lr_factor
+from dsr_ros.weights import card_for
+
+HELDOUT_SEED_OFFSET = 7_919  # the held-back batches come from a seed no training batch uses
+NAMES = ("dsr", "de", "sp")
+
+
+@dataclass
+class Nets:
+    """The three networks with one Adam optimiser and LR schedule each."""
+
+    dsr: DSRNet
+    de: DENet
+    sp: SPNet
+    optimisers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
+    schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = field(default_factory=dict)
+
+    def module(self, name: str) -> nn.Module:
+        return getattr(self, name)
+
+
+def build_nets(recipe: Recipe) -> Nets:
+    """DSRNet from the recipe, the DENet whose features align with it, and SPNet."""
+    dsr = build_model(recipe)
+    nets = Nets(dsr=dsr, de=DENet(DENetConfig.pairing(dsr.config, recipe.distill.denet_blocks)),
+                sp=SPNet(dsr.config.features))
+    for name in NAMES:
+        opt = torch.optim.Adam(nets.module(name).parameters(), lr=recipe.train.lr)
+        nets.optimisers[name] = opt
+        nets.schedulers[name] = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, recipe))
+    return nets
+
+
+def _check(step: int, terms: dict[str, torch.Tensor]) -> None:
+    for name, value in terms.items():
+        if not torch.isfinite(value):
+            raise TrainingError(f"non-finite loss at step {step}: term '{name}' = {value.item()}")
+
+
+def _update(nets: Nets, names: tuple[str, ...], loss: torch.Tensor, world: World) -> None:
+    for name in names:
+        nets.optimisers[name].zero_grad(set_to_none=True)
+    loss.backward()
+    average_gradients([nets.module(n) for n in names], world)
+    for name in names:
+        nets.optimisers[name].step()
+
+
+def stage1_step(nets: Nets, batch: Batch, step: int, recipe: Recipe, world: World) -> dict[str, float]:
+    """Each network on its own task: L_DSR = L1 for DSRNet, L_DE for DENet."""
+    terms = {"dsr_l1": losses.masked_l1(nets.dsr(batch.lr), batch.hr),
+             "de_task": losses.de_loss(nets.de(batch.rgb), batch.hr, recipe.distill.lam)}
+    _check(step, terms)
+    _update(nets, ("dsr", "de"), terms["dsr_l1"] + terms["de_task"], world)
+    return {k: float(v.detach()) for k, v in terms.items()}
+
+
+def pick_teacher(nets: Nets, recipe: Recipe, round_index: int) -> tuple[str, float, float]:
+    """(teacher name, DSRNet MAE, DENet MAE) on this round's held-back batch (Eq. 1–2)."""
+    d = recipe.data
+    batch = synthetic_batch(recipe.train.seed + HELDOUT_SEED_OFFSET, round_index, recipe.distill.heldout_batch,
+                            d.patch, recipe.model.scale, d.degradations)
+    with torch.no_grad():
+        mae_sr = float(losses.masked_l1(nets.dsr(batch.lr), batch.hr))
+        mae_de = float(losses.masked_l1(nets.de(batch.rgb), batch.hr))
+    return ("dsr" if mae_sr <= mae_de else "de"), mae_sr, mae_de
+
+
+def stage2_step(nets: Nets, batch: Batch, step: int, teacher: str, recipe: Recipe, world: World) -> dict[str, float]:
+    """The student's task loss plus structure and distillation terms; the teacher stays frozen."""
+    x = recipe.distill
+    student = "de" if teacher == "dsr" else "dsr"
+    inputs = {"dsr": batch.lr, "de": batch.rgb}
+    with torch.no_grad():
+        out_t = nets.module(teacher).forward_features(inputs[teacher])
+    out_s = nets.module(student).forward_features(inputs[student])
+    out = {teacher: out_t, student: out_s}
+    structure = nets.sp(out["dsr"].features[-1], out["de"].features[-1], out["dsr"].depth, out["de"].depth, batch.hr)
+    task = (losses.masked_l1(out_s.depth, batch.hr) if student == "dsr"
+            else losses.de_loss(out_s.depth, batch.hr, x.lam))
+    terms = {f"{student}_task": task, "struc": losses.structure_loss(structure, batch.hr),
+             "distill": losses.distillation(out_s, out_t, x.gamma, x.affinity_pool)}
+    _check(step, terms)
+    _update(nets, (student, "sp"), task + x.rho1 * terms["struc"] + x.rho2 * terms["distill"], world)
+    return {k: float(v.detach()) for k, v in terms.items()}
+
+
+def _state(nets: Nets, step: int, roles: list[dict], first_loss: float) -> dict:
+    state: dict = {"step": step, "roles": roles, "first_loss": first_loss, "torch_rng": torch.get_rng_state()}
+    for name in NAMES:
+        state[name] = {"model": nets.module(name).state_dict(), "optimiser": nets.optimisers[name].state_dict(),
+                       "scheduler": nets.schedulers[name].state_dict()}
+    return state
+
+
+def _restore(nets: Nets, state: dict) -> None:
+    for name in NAMES:
+        nets.module(name).load_state_dict(state[name]["model"])
+        nets.optimisers[name].load_state_dict(state[name]["optimiser"])
+        nets.schedulers[name].load_state_dict(state[name]["scheduler"])
+    torch.set_rng_state(state["torch_rng"])
+
+
+def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
+                    stop_at: int | None = None) -> TrainResult:
+    """Run or resume both stages; rank 0 writes checkpoint, CSV log and role history.
+
+    `stop_at` leaves the loop after that many steps, as a kill would (tests, time-boxed jobs).
+    """
+    from tqdm import tqdm
+
+    t, x = recipe.train, recipe.distill
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    world = init_world()
+    torch.manual_seed(t.seed)
+    nets = build_nets(recipe)
+    broadcast_parameters([nets.dsr, nets.de, nets.sp], world)
+    out_dir = Path(recipe.output.dir)
+    ckpt_path, log_path = out_dir / CHECKPOINT, out_dir / LOG
+    start, roles, first_loss = 0, [], float("nan")
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        _restore(nets, state)
+        start, roles, first_loss = int(state["step"]), list(state["roles"]), float(state["first_loss"])
+    if world.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if start == 0:
+            log_path.write_text("step,stage,teacher,terms,lr,seconds\n")
+    end = min(t.steps, stop_at) if stop_at is not None else t.steps
+    per_rank = max(1, recipe.data.batch_size // world.size)
+    bar = tqdm(range(start, end), initial=start, total=t.steps, desc=f"distill {recipe.name}",
+               disable=not (progress and world.is_main))
+    began, last = time.perf_counter(), float("nan")
+    for step in bar:
+        batch = synthetic_batch(t.seed, step * world.size + world.rank, per_rank, recipe.data.patch,
+                                recipe.model.scale, recipe.data.degradations)
+        teacher = ""
+        if step < x.stage1_steps:
+            terms = stage1_step(nets, batch, step, recipe, world)
+        else:
+            round_index = (step - x.stage1_steps) // x.round_steps
+            if len(roles) <= round_index:
+                name, mae_sr, mae_de = pick_teacher(nets, recipe, round_index)
+                roles.append({"round": round_index, "step": step, "teacher": name, "mae_dsr": mae_sr, "mae_de": mae_de})
+            teacher = roles[round_index]["teacher"]
+            terms = stage2_step(nets, batch, step, teacher, recipe, world)
+        for scheduler in nets.schedulers.values():
+            scheduler.step()
+        last = terms.get("dsr_l1", terms.get("dsr_task", last))
+        if math.isnan(first_loss):
+            first_loss = last
+        done = step + 1
+        if world.is_main:
+            bar.set_postfix(teacher=teacher or "-", **{k: f"{v:.4f}" for k, v in terms.items()})
+            if done % t.log_every == 0 or done == t.steps:
+                with log_path.open("a", newline="") as handle:
+                    csv.writer(handle).writerow([done, 1 if not teacher else 2, teacher,
+                                                 " ".join(f"{k}={v:.6f}" for k, v in terms.items()),
+                                                 f"{nets.schedulers['dsr'].get_last_lr()[0]:.3g}",
+                                                 f"{time.perf_counter() - began:.1f}"])
+            if done % t.checkpoint_every == 0 or done == end:
+                save_checkpoint(ckpt_path, _state(nets, done, roles, first_loss))
+    nets.dsr.eval()
+    training = {"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]),
+                "data": "synthetic procedural scenes (dsr_ros.train.synthetic)",
+                "method": "two-stage cross-task distillation (DENet teacher, SPNet, role exchange)", "roles": roles}
+    card = card_for(nets.dsr, training=training, commit=git_commit())
+    return TrainResult(model=nets.dsr, card=card, last_loss=last, first_loss=first_loss, steps=end)
