@@ -90,7 +90,7 @@ def test_short_training_lowers_the_loss(tmp_path):
 
 def test_resume_after_interruption_matches_uninterrupted(tmp_path):
     full = train(tiny_recipe(tmp_path / "a", steps=12), progress=False)
-    train(tiny_recipe(tmp_path / "b", steps=12), progress=False, stop_after=5)
+    train(tiny_recipe(tmp_path / "b", steps=12), progress=False, stop_at=5)
     resumed = train(tiny_recipe(tmp_path / "b", steps=12), resume=True, progress=False)
     for key, value in full.model.state_dict().items():
         torch.testing.assert_close(resumed.model.state_dict()[key], value, rtol=1e-5, atol=1e-6)

@@ -25,6 +25,10 @@ class Batch:
     near: torch.Tensor
     far: torch.Tensor
 
+    def to(self, device: torch.device) -> Batch:
+        """The same batch on another device (the trainer's GPU)."""
+        return Batch(*(t.to(device, non_blocking=True) for t in (self.lr, self.hr, self.rgb, self.near, self.far)))
+
 
 def make_pair(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, Normalisation]:
     """Degrade one HR depth map and normalise both sides with the LR frame's own range."""

@@ -23,7 +23,7 @@ from dsr_ros.net import DENet, DENetConfig, DSRNet, SPNet
 from dsr_ros.train import losses
 from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
 from dsr_ros.train.data import Batch, synthetic_batch
-from dsr_ros.train.distributed import World, average_gradients, broadcast_parameters, init_world
+from dsr_ros.train.distributed import World, average_gradients, broadcast_parameters, init_world, training_device
 from dsr_ros.train.recipe import Recipe
 from dsr_ros.train.trainer import CHECKPOINT, LOG, TrainingError, TrainResult, build_model, git_commit, lr_factor
 from dsr_ros.weights import card_for
@@ -86,7 +86,7 @@ def pick_teacher(nets: Nets, recipe: Recipe, round_index: int) -> tuple[str, flo
     """(teacher name, DSRNet MAE, DENet MAE) on this round's held-back batch (Eq. 1–2)."""
     d = recipe.data
     batch = synthetic_batch(recipe.train.seed + HELDOUT_SEED_OFFSET, round_index, recipe.distill.heldout_batch,
-                            d.patch, recipe.model.scale, d.degradations)
+                            d.patch, recipe.model.scale, d.degradations).to(next(nets.dsr.parameters()).device)
     with torch.no_grad():
         mae_sr = float(losses.masked_l1(nets.dsr(batch.lr), batch.hr))
         mae_de = float(losses.masked_l1(nets.de(batch.rgb), batch.hr))
@@ -141,7 +141,10 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
         torch.set_num_threads(t.threads)
     world = init_world()
     torch.manual_seed(t.seed)
+    device = training_device(world)
     nets = build_nets(recipe)
+    for name in NAMES:
+        nets.module(name).to(device)
     broadcast_parameters([nets.dsr, nets.de, nets.sp], world)
     out_dir = Path(recipe.output.dir)
     ckpt_path, log_path = out_dir / CHECKPOINT, out_dir / LOG
@@ -161,7 +164,7 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
     began, last = time.perf_counter(), float("nan")
     for step in bar:
         batch = synthetic_batch(t.seed, step * world.size + world.rank, per_rank, recipe.data.patch,
-                                recipe.model.scale, recipe.data.degradations)
+                                recipe.model.scale, recipe.data.degradations).to(device)
         teacher = ""
         if step < x.stage1_steps:
             terms = stage1_step(nets, batch, step, recipe, world)
@@ -188,7 +191,7 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
                                                  f"{time.perf_counter() - began:.1f}"])
             if done % t.checkpoint_every == 0 or done == end:
                 save_checkpoint(ckpt_path, _state(nets, done, roles, first_loss))
-    nets.dsr.eval()
+    nets.dsr.cpu().eval()
     training = {"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]),
                 "data": "synthetic procedural scenes (dsr_ros.train.synthetic)",
                 "method": "two-stage cross-task distillation (DENet teacher, SPNet, role exchange)", "roles": roles}

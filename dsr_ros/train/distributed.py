@@ -34,6 +34,15 @@ def init_world() -> World:
     return World(rank=dist.get_rank(), size=dist.get_world_size())
 
 
+def training_device(world: World) -> torch.device:
+    """This process's GPU (cuda:LOCAL_RANK) when CUDA is available, else the CPU."""
+    if torch.cuda.is_available():
+        index = int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count()
+        torch.cuda.set_device(index)
+        return torch.device("cuda", index)
+    return torch.device("cpu")
+
+
 def broadcast_parameters(modules: list[nn.Module], world: World) -> None:
     """Make every rank start from rank 0's weights."""
     if world.size > 1:

@@ -16,6 +16,7 @@ from torch import nn
 from dsr_ros.net import DSRNet, DSRNetConfig
 from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
 from dsr_ros.train.data import synthetic_batch
+from dsr_ros.train.distributed import average_gradients, broadcast_parameters, init_world, training_device
 from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
 from dsr_ros.train.recipe import Recipe
 from dsr_ros.upsampler import Upsampler
@@ -72,20 +73,22 @@ def _state(model: nn.Module, optimiser: torch.optim.Optimizer, scheduler, step: 
             "torch_rng": torch.get_rng_state(), "step": step, "first_loss": first_loss}
 
 
-def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_after: int | None = None) -> TrainResult:
+def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: int | None = None) -> TrainResult:
     """Run (or resume) a recipe, writing checkpoints and the CSV log.
 
-    `stop_after` ends the run after that many steps in total, checkpointed (a planned interruption).
+    `stop_at` ends the run after that many steps in total, checkpointed (a planned interruption).
     """
     from tqdm import tqdm
 
     t = recipe.train
     if t.threads:
         torch.set_num_threads(t.threads)
+    world = init_world()
+    device = training_device(world)
     torch.manual_seed(t.seed)
     out_dir = Path(recipe.output.dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model = build_model(recipe)
+    model = build_model(recipe).to(device)
+    broadcast_parameters([model], world)
     optimiser = torch.optim.Adam(model.parameters(), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: lr_factor(s, recipe))
     start, first_loss = 0, float("nan")
@@ -98,21 +101,26 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_afte
         torch.set_rng_state(state["torch_rng"])
         start, first_loss = int(state["step"]), float(state["first_loss"])
     log_path = out_dir / LOG
-    if start == 0:
-        log_path.write_text("step,loss,lr,seconds\n")
+    if world.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if start == 0:
+            log_path.write_text("step,loss,lr,seconds\n")
     loss_value = float("nan")
     model.train()
-    end = min(t.steps, stop_after) if stop_after is not None else t.steps
-    bar = tqdm(range(start, end), initial=start, total=t.steps, desc=f"train {recipe.name}", disable=not progress)
+    end = min(t.steps, stop_at) if stop_at is not None else t.steps
+    per_rank = max(1, recipe.data.batch_size // world.size)
+    bar = tqdm(range(start, end), initial=start, total=t.steps, desc=f"train {recipe.name}",
+               disable=not (progress and world.is_main))
     began = time.perf_counter()
     for step in bar:
-        batch = synthetic_batch(t.seed, step, recipe.data.batch_size, recipe.data.patch, recipe.model.scale,
-                                recipe.data.degradations)
+        batch = synthetic_batch(t.seed, step * world.size + world.rank, per_rank, recipe.data.patch,
+                                recipe.model.scale, recipe.data.degradations).to(device)
         loss = (model(batch.lr) - batch.hr).abs().mean()
         if not torch.isfinite(loss):
             raise TrainingError(f"non-finite loss at step {step}: term 'l1' = {loss.item()}")
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
+        average_gradients([model], world)
         optimiser.step()
         scheduler.step()
         loss_value = float(loss.item())
@@ -120,13 +128,15 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_afte
             first_loss = loss_value
         bar.set_postfix(loss=f"{loss_value:.4f}")
         done = step + 1
+        if not world.is_main:
+            continue
         if done % t.log_every == 0 or done == t.steps:
             with log_path.open("a", newline="") as handle:
                 csv.writer(handle).writerow([done, f"{loss_value:.6f}", f"{scheduler.get_last_lr()[0]:.3g}",
                                              f"{time.perf_counter() - began:.1f}"])
         if done % t.checkpoint_every == 0 or done == end:
             save_checkpoint(ckpt_path, _state(model, optimiser, scheduler, done, first_loss))
-    model.eval()
+    model.cpu().eval()
     card = card_for(model, training={"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]),
                                      "data": "synthetic procedural scenes (dsr_ros.train.synthetic)"},
                     commit=git_commit())
