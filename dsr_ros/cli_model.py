@@ -8,9 +8,9 @@ from dsr_ros.net import VARIANTS, DSRNet, DSRNetConfig
 from dsr_ros.weights import WeightsError, load_model, shipped_model_path
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, untrained_help: str) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, untrained_help: str, scale_required: bool = True) -> None:
     """--scale, --variant, --model PATH and --untrained."""
-    parser.add_argument("--scale", type=int, required=True, choices=(2, 4, 8, 16), help="upsampling factor")
+    parser.add_argument("--scale", type=int, required=scale_required, choices=(2, 4, 8, 16), help="upsampling factor")
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="lite", help="network size (default: lite)")
     parser.add_argument("--model", metavar="PATH", help="weight file (default: the shipped model for scale/variant)")
     parser.add_argument("--untrained", action="store_true", help=untrained_help)

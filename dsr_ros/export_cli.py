@@ -1,4 +1,7 @@
-"""`dsr export`: write a model in another format (`--onnx OUT.onnx` here; more formats plug in below).
+"""`dsr export`: `--onnx OUT.onnx` for onnxruntime/trtexec, `--safetensors OUT` for a trained run's DSRNet.
+
+`dsr export --safetensors models/x.safetensors --config RECIPE [--checkpoint PATH]` writes the
+run's DSRNet alone (no DENet/SPNet teachers) with its model card.
 
 ONNX files have input `lr` (float32 N×1×h×w normalised depth) and output `hr`
 (N×1×(s·h)×(s·w)); batch, height and width are dynamic. Opset 18 by default. For TensorRT
@@ -50,12 +53,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     modes = parser.add_mutually_exclusive_group(required=True)
     for name, fmt in FORMATS.items():
         modes.add_argument(f"--{name}", metavar="OUT", type=Path, help=fmt.help)
-    add_model_arguments(parser, "export a freshly initialised network of the variant (for latency work only)")
+    modes.add_argument("--safetensors", metavar="OUT", type=Path, help="write a training run's DSRNet alone (needs --config)")
+    parser.add_argument("--config", help="--safetensors: the run's recipe YAML")
+    parser.add_argument("--checkpoint", help="--safetensors: checkpoint to read (default: the run folder's)")
+    add_model_arguments(parser, "export a freshly initialised network of the variant (for latency work only)",
+                        scale_required=False)
     parser.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default {DEFAULT_OPSET})")
     parser.set_defaults(func=run)
 
 
+def _run_safetensors(args: argparse.Namespace) -> int:
+    from dsr_ros.train.checkpoint import CheckpointError
+    from dsr_ros.train.export import export_run
+    from dsr_ros.train.recipe import RecipeError, load_recipe
+
+    if not args.config:
+        raise CliError("--safetensors needs --config RECIPE (the training run to export)")
+    try:
+        path = export_run(load_recipe(args.config), args.safetensors, args.checkpoint)
+    except (RecipeError, CheckpointError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"wrote {path} (DSRNet only, from {args.checkpoint or args.config})")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.safetensors is not None:
+        return _run_safetensors(args)
+    if args.scale is None:
+        raise CliError("--scale is required (2, 4, 8 or 16)")
     model, source = model_from_args(args)
     for name, fmt in FORMATS.items():
         out = getattr(args, name, None)

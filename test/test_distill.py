@@ -101,3 +101,27 @@ def test_two_gloo_ranks_hold_identical_weights(tmp_path):
     single = distill.train_two_stage(_tiny(tmp_path / "single"), progress=False).model.state_dict()
     assert any(not torch.equal(single[k], w0[k]) for k in w0)  # the ranks trained, on other data than one process
     assert (tmp_path / "run" / "checkpoint.safetensors").exists()
+
+
+def test_export_writes_the_distilled_dsrnet_alone(tmp_path):
+    import yaml
+
+    from dsr_ros.cli import main
+    from dsr_ros.upsampler import Upsampler
+    from dsr_ros.weights import load_model
+
+    r = _tiny(tmp_path)
+    result = distill.train_two_stage(r, progress=False)
+    recipe_path = tmp_path / "recipe.yaml"
+    data = r.to_dict()
+    data.pop("path")
+    recipe_path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "models" / "distilled.safetensors"
+    assert main(["export", "--safetensors", str(out), "--config", str(recipe_path)]) == 0
+    model, card = load_model(out, expected_scale=4)
+    assert all(not k.startswith(("de.", "sp.")) for k in load_file(str(out)))
+    for key, value in result.model.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value)
+    assert card.training["exported_from"]["step"] == 6
+    assert Upsampler.from_file(out).upsample(torch.rand(5, 7).numpy().astype("float32") + 1).shape == (20, 28)
+    assert main(["export", "--safetensors", str(out)]) == 2
