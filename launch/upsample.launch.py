@@ -79,7 +79,7 @@ def generate_launch_description():
         DeclareLaunchArgument("model", default_value="", description="Weight file; empty: params file / shipped"),
         DeclareLaunchArgument("scale", default_value="", description="2, 4, 8 or 16; empty: params file"),
         DeclareLaunchArgument("variant", default_value="", description="lite or base; empty: params file"),
-        DeclareLaunchArgument("device", default_value="", description="cpu, cuda or cuda:N; empty: params file"),
+        DeclareLaunchArgument("device", default_value="", description="auto, cpu, cuda or cuda:N; empty: params file"),
         DeclareLaunchArgument("backend", default_value="", description="auto, torch, tensorrt or onnxruntime"),
         DeclareLaunchArgument("precision", default_value="", description="fp32 or fp16; empty: params file"),
         DeclareLaunchArgument("publish_points", default_value="", description="true/false; empty: params file"),
