@@ -1,0 +1,30 @@
+"""The ablation writes the better model with bicubic / without_ct / with_ct RMSE in its card."""
+import torch
+
+from dsr_ros.net import DSRNet, DSRNetConfig
+from dsr_ros.train.ablation import ablation, format_ablation, ship
+from dsr_ros.weights import card_for, load_model, read_card, save_model
+
+
+def _model(tmp_path, name, zero_residual):
+    torch.manual_seed(0)
+    net = DSRNet(DSRNetConfig(scale=2, features=4, shallow=4, units=1))
+    if zero_residual:  # exactly bicubic: a strong model next to a random residual
+        torch.nn.init.zeros_(net.reconstruct[0].weight)
+        torch.nn.init.zeros_(net.reconstruct[0].bias)
+    return save_model(tmp_path / f"{name}.safetensors", net, card_for(net))
+
+
+def test_ablation_ships_the_better_model(tmp_path):
+    good, bad = _model(tmp_path, "good", True), _model(tmp_path, "bad", False)
+    table = ablation(without=bad, with_ct=good, scenes=2, size=32)
+    assert set(table) == {"bicubic", "bicubic_aliased"}
+    assert table["bicubic"]["with_ct"] < table["bicubic"]["without_ct"]
+    assert "DSRNet with CT" in format_ablation(table, 2)
+    target = tmp_path / "shipped.safetensors"
+    assert ship(table, bad, good, target, 2, 32, 1_000_000) == "with_ct"
+    card = read_card(target)
+    assert set(card.metrics["heldout_synthetic"]) == {"bicubic", "without_ct", "with_ct"}
+    assert card.metrics["heldout_synthetic"]["with_ct"] == table["bicubic"]["with_ct"]
+    shipped, _ = load_model(target)
+    assert torch.equal(shipped.reconstruct[0].weight, torch.zeros_like(shipped.reconstruct[0].weight))
