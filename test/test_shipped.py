@@ -18,7 +18,10 @@ def test_shipped_model_card_is_complete(scale):
     assert card.architecture == "DSRNet" and card.scale == scale and card.variant == "lite"
     assert card.training["command"].startswith("dsr train --config config/train/")
     assert (ROOT / card.training["recipe"]["path"]).is_file()
-    assert set(card.metrics["heldout_synthetic_rmse_mm"]) >= {"bicubic", "bicubic_aliased"}
+    ablation = card.metrics["heldout_synthetic"]
+    assert set(ablation) == {"bicubic", "without_ct", "with_ct"}
+    assert min(ablation["without_ct"], ablation["with_ct"]) < ablation["bicubic"]
+    assert set(card.metrics["heldout_synthetic_by_degradation"]) == {"bicubic", "bicubic_aliased"}
     assert shipped_model_path(scale).stat().st_size < 5_000_000
 
 
