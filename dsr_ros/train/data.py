@@ -6,16 +6,20 @@ batches an uninterrupted one would, without storing any data-loader state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from dsr_ros.depth import Normalisation, fill_invalid
 from dsr_ros.train.datasets import Sample
-from dsr_ros.train.datasets.sources import Dataset, open_dataset
+from dsr_ros.train.datasets.sources import open_dataset
 from dsr_ros.train.degrade import degrade
 from dsr_ros.train.recipe import DataSection, Recipe, RecipeError
 from dsr_ros.train.synthetic import render_scene
+
+if TYPE_CHECKING:
+    from dsr_ros.train.datasets.sources import Dataset
 
 MIN_VALID = 0.5  # a real crop needs at least this fraction of valid ground-truth pixels
 CROP_TRIES = 20  # draws per batch item before giving up on a mostly invalid data set
