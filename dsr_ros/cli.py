@@ -9,6 +9,9 @@ from collections.abc import Sequence
 
 from dsr_ros.cli_errors import CliError
 
+EVAL_UNITS_NOTE = {"nyu": "(cm) on the standard crop, rows 45:471 and cols 41:601 of the 480x640 frame",
+                   "middlebury": "(disp) in disparity pixels of each scene, d = f·B/Z − doffs"}
+
 
 def _train(args: argparse.Namespace) -> int:
     from dsr_ros.train.distill import train_two_stage
@@ -23,7 +26,10 @@ def _train(args: argparse.Namespace) -> int:
         recipe.output.dir = args.output_dir
     if args.export is not None:
         recipe.output.export = args.export
-    result = (train_two_stage if recipe.distill.enabled else train)(recipe, resume=args.resume)
+    try:
+        result = (train_two_stage if recipe.distill.enabled else train)(recipe, resume=args.resume)
+    except RecipeError as exc:  # e.g. data.path names no readable data set
+        raise CliError(str(exc)) from None
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 evaluates and writes
         return 0
     print(f"loss {result.first_loss:.4f} -> {result.last_loss:.4f} after {result.steps} steps")
@@ -35,12 +41,35 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
+    from dsr_ros.train.paper_units import PAPER_UNITS
 
     upsampler = _load_upsampler(args)
-    table = evaluate(upsampler, heldout_scenes(args.scenes, args.size, args.seed), progress=True)
-    print(f"held-out synthetic set: {args.scenes} scenes of {args.size}x{args.size}, seed {args.seed}; RMSE in mm")
+    if args.dataset == "synthetic":
+        table = evaluate(upsampler, heldout_scenes(args.scenes, args.size, args.seed), progress=True)
+        print(f"held-out synthetic set: {args.scenes} scenes of {args.size}x{args.size}, seed {args.seed}; RMSE in mm")
+        print(format_table(table, upsampler.scale))
+        return 0
+    scenes = _eval_dataset(args)
+    try:
+        table = evaluate(upsampler, scenes, progress=True, units=PAPER_UNITS.get(args.dataset))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    print(f"{args.dataset} ({len(scenes)} images from {args.path}): RMSE in mm on valid pixels; "
+          + EVAL_UNITS_NOTE.get(args.dataset, "no paper units for this data set"))
     print(format_table(table, upsampler.scale))
     return 0
+
+
+def _eval_dataset(args: argparse.Namespace):
+    """The test part of `--dataset` at `--path` (NYU: the last 449 images or the `--split` file's test indices)."""
+    from dsr_ros.train.datasets.sources import open_dataset
+
+    if not args.path:
+        raise CliError(f"--path is required with --dataset {args.dataset} (the data set's file or folder)")
+    try:
+        return open_dataset(args.dataset, args.path, "test", args.split)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"--dataset {args.dataset} --path {args.path}: {exc}") from None
 
 
 def _load_upsampler(args: argparse.Namespace):
@@ -83,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     from dsr_ros import __version__
     from dsr_ros.demo import register as register_demo
     from dsr_ros.files_cli import register as register_upsample
+    from dsr_ros.train.datasets.sources import DATASETS
 
     parser = argparse.ArgumentParser(prog="dsr", description="Depth super-resolution for ROS 2 robots (DSRNet).")
     parser.add_argument("--version", action="version", version=f"dsr_ros {__version__}")
@@ -100,8 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", help="override the recipe's output.export weight file ('' for none)")
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("eval", help="RMSE table (bicubic, bilinear, model) on the held-out synthetic set")
+    p = sub.add_parser("eval", help="RMSE table (bicubic, bilinear, model) on held-out synthetic scenes or a data set")
     add_model_arguments(p)
+    p.add_argument("--dataset", default="synthetic", choices=("synthetic", *DATASETS),
+                   help="synthetic held-out scenes, or a real data set's test images at --path")
+    p.add_argument("--path", help="nyu_depth_v2_labeled.mat, a Middlebury folder of scenes, or a folder of rgb/ + depth/")
+    p.add_argument("--split", help="NYU split file (splits.mat or 0-based test indices); default: the last 449 images")
     p.add_argument("--scenes", type=int, default=24, help="number of held-out scenes")
     p.add_argument("--size", type=int, default=192, help="held-out scene side in pixels")
     p.add_argument("--seed", type=int, default=1_000_000, help="first held-out scene seed")

@@ -4,6 +4,7 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io
+from dataset_files import write_middlebury_2014, write_nyu, write_rgb_png
 
 from dsr_ros.train.datasets.folder import PairFolder
 from dsr_ros.train.datasets.middlebury import Middlebury, read_calib, size_factor_2005
@@ -14,14 +15,11 @@ H, W = 48, 64  # NYU is 480×640: height < width, like here
 
 
 def _write_nyu(path, n=4):
-    """Images and depths in H×W, stored the way MATLAB v7.3 lays them out (axes reversed)."""
     rng = np.random.default_rng(0)
     rgb = rng.integers(0, 256, (n, H, W, 3), dtype=np.uint8)
     depth = rng.uniform(0.5, 9.0, (n, H, W)).astype(np.float32)
     depth[:, 0, :5] = 0.0
-    with h5py.File(path, "w") as f:
-        f["images"] = rgb.transpose(0, 3, 2, 1)  # (n, 3, W, H)
-        f["depths"] = depth.transpose(0, 2, 1)  # (n, W, H)
+    write_nyu(path, rgb, depth)
     return rgb, depth
 
 
@@ -84,23 +82,17 @@ def test_pfm_rejects_truncated(tmp_path):
         read_pfm(tmp_path / "a.pfm")
 
 
-def _rgb_png(path, h, w):
-    img = np.zeros((h, w, 3), np.uint8)
-    img[..., 2] = 255  # red in OpenCV's BGR order
-    cv2.imwrite(str(path), img)
-
-
 def test_middlebury_2005_third_and_full_size(tmp_path):
     third = tmp_path / "Art"
     third.mkdir()
     disp = np.full((370, 10), 50, np.uint8)
     disp[0, 0] = 0
     cv2.imwrite(str(third / "disp1.png"), disp)
-    _rgb_png(third / "view1.png", 370, 10)
+    write_rgb_png(third / "view1.png", 370, 10)
     full = tmp_path / "Books"
     full.mkdir()
     cv2.imwrite(str(full / "disp1.png"), np.full((1110, 4), 100, np.uint8))
-    _rgb_png(full / "view1.png", 1110, 4)
+    write_rgb_png(full / "view1.png", 1110, 4)
     (full / "dmin.txt").write_text("200\n")
     (tmp_path / "notes").mkdir()
     data = Middlebury(tmp_path)
@@ -121,24 +113,11 @@ def test_middlebury_2005_rejects_unknown_size():
         size_factor_2005(480)
 
 
-CALIB = """cam0=[3997.684 0 1176.728; 0 3997.684 1011.728; 0 0 1]
-cam1=[3997.684 0 1307.839; 0 3997.684 1011.728; 0 0 1]
-doffs=131.111
-baseline=193.001
-width=6
-height=5
-ndisp=280
-"""
-
-
 def test_middlebury_2014_depth_from_calib(tmp_path):
     scene = tmp_path / "Adirondack-perfect"
-    scene.mkdir()
-    (scene / "calib.txt").write_text(CALIB)
     disp = np.full((5, 6), 100.0, np.float32)
     disp[4, 5] = np.inf
-    write_pfm(scene / "disp0.pfm", disp)
-    _rgb_png(scene / "im0.png", 5, 6)
+    write_middlebury_2014(scene, disp)
     assert read_calib(scene / "calib.txt") == {"focal": 3997.684, "baseline": 193.001, "doffs": 131.111}
     s = Middlebury(tmp_path)[0]
     assert np.isnan(s.depth[4, 5]) and np.isnan(s.disparity[4, 5])
@@ -158,8 +137,8 @@ def test_middlebury_errors(tmp_path):
 def test_pair_folder_png_and_npy(tmp_path):
     (tmp_path / "rgb").mkdir()
     (tmp_path / "depth").mkdir()
-    _rgb_png(tmp_path / "rgb" / "a.png", 6, 8)
-    _rgb_png(tmp_path / "rgb" / "b.png", 6, 8)
+    write_rgb_png(tmp_path / "rgb" / "a.png", 6, 8)
+    write_rgb_png(tmp_path / "rgb" / "b.png", 6, 8)
     mm = np.full((6, 8), 1500, np.uint16)
     mm[0, 0] = 0
     cv2.imwrite(str(tmp_path / "depth" / "a.png"), mm)
@@ -172,7 +151,7 @@ def test_pair_folder_png_and_npy(tmp_path):
     cv2.imwrite(str(tmp_path / "depth" / "a.png"), mm.astype(np.uint8))
     with pytest.raises(ValueError, match="16-bit"):
         PairFolder(tmp_path)[0]
-    _rgb_png(tmp_path / "rgb" / "c.png", 6, 8)
+    write_rgb_png(tmp_path / "rgb" / "c.png", 6, 8)
     with pytest.raises(ValueError, match="unpaired"):
         PairFolder(tmp_path)
 
@@ -180,7 +159,7 @@ def test_pair_folder_png_and_npy(tmp_path):
 def test_pair_folder_rejects_misaligned(tmp_path):
     (tmp_path / "rgb").mkdir()
     (tmp_path / "depth").mkdir()
-    _rgb_png(tmp_path / "rgb" / "a.png", 6, 8)
+    write_rgb_png(tmp_path / "rgb" / "a.png", 6, 8)
     np.save(tmp_path / "depth" / "a.npy", np.ones((6, 7), np.float32))
     with pytest.raises(ValueError, match="8x6 but depth is 7x6"):
         PairFolder(tmp_path)[0]

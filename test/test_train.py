@@ -5,7 +5,7 @@ import torch
 
 from dsr_ros.train import trainer as trainer_module
 from dsr_ros.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from dsr_ros.train.data import synthetic_batch
+from dsr_ros.train.data import BatchSource, synthetic_batch
 from dsr_ros.train.degrade import DEGRADATIONS, degrade
 from dsr_ros.train.recipe import RecipeError, load_recipe, recipe_from_dict
 from dsr_ros.train.synthetic import scene_for_seed
@@ -97,15 +97,15 @@ def test_resume_after_interruption_matches_uninterrupted(tmp_path):
 
 
 def test_nan_loss_stops_with_step_and_term(tmp_path, monkeypatch):
-    real = trainer_module.synthetic_batch
+    real = BatchSource.__call__
 
-    def poisoned(seed, step, *args):
-        batch = real(seed, step, *args)
+    def poisoned(self, seed, step, batch_size):
+        batch = real(self, seed, step, batch_size)
         if step == 3:
-            batch.hr[:] = float("nan")
+            batch.lr[:] = float("nan")  # NaN ground truth is masked out; a NaN input is not
         return batch
 
-    monkeypatch.setattr(trainer_module, "synthetic_batch", poisoned)
+    monkeypatch.setattr(BatchSource, "__call__", poisoned)
     with pytest.raises(TrainingError, match="step 3: term 'l1'"):
         train(tiny_recipe(tmp_path, steps=6), progress=False)
 

@@ -1,4 +1,4 @@
-"""Training batches from freshly rendered synthetic scenes.
+"""Training batches: freshly rendered synthetic scenes, or random crops of a real data set.
 
 Batch k is drawn from a generator seeded by (seed, k), so a resumed run sees exactly the
 batches an uninterrupted one would, without storing any data-loader state.
@@ -6,18 +6,28 @@ batches an uninterrupted one would, without storing any data-loader state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from dsr_ros.depth import Normalisation, fill_invalid
+from dsr_ros.train.datasets import Sample
+from dsr_ros.train.datasets.sources import open_dataset
 from dsr_ros.train.degrade import degrade
+from dsr_ros.train.recipe import DataSection, Recipe, RecipeError
 from dsr_ros.train.synthetic import render_scene
+
+if TYPE_CHECKING:
+    from dsr_ros.train.datasets.sources import Dataset
+
+MIN_VALID = 0.5  # a real crop needs at least this fraction of valid ground-truth pixels
+CROP_TRIES = 20  # draws per batch item before giving up on a mostly invalid data set
 
 
 @dataclass
 class Batch:
-    """Normalised tensors: lr N×1×h×w (holes filled), hr N×1×H×W, rgb N×3×H×W, and each sample's range."""
+    """Normalised tensors: lr N×1×h×w (holes filled), hr N×1×H×W (NaN invalid), rgb N×3×H×W, each sample's range."""
 
     lr: torch.Tensor
     hr: torch.Tensor
@@ -39,22 +49,96 @@ def make_pair(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator) -
     return lr_unit, norm.normalise(hr), norm
 
 
-def synthetic_batch(seed: int, step: int, batch_size: int, patch: int, scale: int, degradations: list[str]) -> Batch:
-    """The reproducible batch number `step` of a run seeded with `seed`."""
-    rng = np.random.default_rng([seed, step])
-    lrs, hrs, rgbs, nears, fars = [], [], [], [], []
-    for _ in range(batch_size):
-        scene = render_scene(rng, patch, patch)
-        lr, hr, norm = make_pair(scene.depth, scale, str(rng.choice(degradations)), rng)
-        lrs.append(lr)
-        hrs.append(hr)
-        rgbs.append(scene.rgb.transpose(2, 0, 1))
-        nears.append(norm.near)
-        fars.append(norm.far)
+Item = tuple[np.ndarray, np.ndarray, np.ndarray, Normalisation]
+
+
+def _item(rgb: np.ndarray, depth: np.ndarray, scale: int, degradations: list[str], rng: np.random.Generator) -> Item:
+    """(lr, hr, rgb C×H×W, range) of one HR crop under a degradation drawn from rng."""
+    lr, hr, norm = make_pair(depth, scale, str(rng.choice(degradations)), rng)
+    return lr, hr, rgb.transpose(2, 0, 1), norm
+
+
+def _stack(items: list[Item]) -> Batch:
+    """One Batch from per-sample arrays."""
+    lrs, hrs, rgbs, norms = zip(*items, strict=True)
     return Batch(
         lr=torch.from_numpy(np.stack(lrs)[:, None]),
         hr=torch.from_numpy(np.stack(hrs)[:, None]),
-        rgb=torch.from_numpy(np.ascontiguousarray(np.stack(rgbs))),
-        near=torch.tensor(nears),
-        far=torch.tensor(fars),
+        rgb=torch.from_numpy(np.ascontiguousarray(np.stack(rgbs), dtype=np.float32)),
+        near=torch.tensor([n.near for n in norms]),
+        far=torch.tensor([n.far for n in norms]),
     )
+
+
+def synthetic_batch(seed: int, step: int, batch_size: int, patch: int, scale: int, degradations: list[str]) -> Batch:
+    """The reproducible batch number `step` of a run seeded with `seed`."""
+    rng = np.random.default_rng([seed, step])
+    items = []
+    for _ in range(batch_size):
+        scene = render_scene(rng, patch, patch)
+        items.append(_item(scene.rgb, scene.depth, scale, degradations, rng))
+    return _stack(items)
+
+
+def random_crop(sample: Sample, patch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(rgb, depth) patch×patch at a random place, mirrored left-right half the time (never upside down)."""
+    h, w = sample.depth.shape
+    if h < patch or w < patch:
+        raise ValueError(f"{sample.name}: {w}x{h} is smaller than data.patch {patch}")
+    y, x = int(rng.integers(h - patch + 1)), int(rng.integers(w - patch + 1))
+    rgb, depth = sample.rgb[y : y + patch, x : x + patch], sample.depth[y : y + patch, x : x + patch]
+    if rng.random() < 0.5:
+        rgb, depth = rgb[:, ::-1], depth[:, ::-1]
+    return np.ascontiguousarray(rgb), np.ascontiguousarray(depth)
+
+
+def dataset_batch(dataset: Dataset, seed: int, step: int, batch_size: int, patch: int, scale: int,
+                  degradations: list[str]) -> Batch:
+    """Batch `step` of crops from a real data set; sample, place, flip and degradation all come from (seed, step)."""
+    rng = np.random.default_rng([seed, step])
+    items = []
+    for _ in range(batch_size):
+        for _ in range(CROP_TRIES):
+            rgb, depth = random_crop(dataset[int(rng.integers(len(dataset)))], patch, rng)
+            if np.isfinite(depth).mean() >= MIN_VALID:
+                break
+        else:
+            raise ValueError(f"no {patch}x{patch} crop with {MIN_VALID:.0%} valid depth in {CROP_TRIES} tries")
+        items.append(_item(rgb, depth, scale, degradations, rng))
+    return _stack(items)
+
+
+@dataclass
+class BatchSource:
+    """The recipe's batches: `source(seed, step, batch_size)` is the same batch whenever it is asked for."""
+
+    data: DataSection
+    scale: int
+    dataset: Dataset | None = None
+
+    def __call__(self, seed: int, step: int, batch_size: int) -> Batch:
+        d = self.data
+        if self.dataset is None:
+            return synthetic_batch(seed, step, batch_size, d.patch, self.scale, d.degradations)
+        return dataset_batch(self.dataset, seed, step, batch_size, d.patch, self.scale, d.degradations)
+
+    @property
+    def description(self) -> str:
+        """What the model was trained on, for its model card."""
+        if self.dataset is None:
+            return "synthetic procedural scenes (dsr_ros.train.synthetic)"
+        split = f", split {self.data.split}" if self.data.split else ""
+        return (f"{self.data.source} training data ({len(self.dataset)} images{split}): random {self.data.patch}px "
+                "crops, left-right flips")
+
+
+def batch_source(recipe: Recipe) -> BatchSource:
+    """The batches `data.source` asks for (the training split of a real data set is opened here)."""
+    d = recipe.data
+    if d.source == "synthetic":
+        return BatchSource(d, recipe.model.scale)
+    try:
+        dataset = open_dataset(d.source, d.path, "train", d.split or None)
+    except (OSError, ValueError) as exc:
+        raise RecipeError(f"data.path {d.path!r} (data.source {d.source!r}): {exc}") from None
+    return BatchSource(d, recipe.model.scale, dataset)

@@ -4,6 +4,9 @@ A real sensor is not one resampling kernel, so training mixes several and every 
 is reported under at least two: anti-aliased bicubic (the papers' protocol) and point-sampled
 bicubic (OpenCV INTER_CUBIC downscaling, aliased). `nearest` is plain subsampling; `sensor`
 adds depth-dependent noise, quantisation and ToF/stereo-like holes on top of it.
+
+Ground truth with holes (real data sets) is hole-filled before resampling, so one invalid HR
+pixel does not blank a whole kernel footprint; an LR pixel is invalid when most of its HR block is.
 """
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from dsr_ros.depth import fill_invalid
 
 DEGRADATIONS = ("bicubic", "bicubic_aliased", "nearest", "sensor")
 EVAL_DEGRADATIONS = ("bicubic", "bicubic_aliased")
@@ -51,7 +56,13 @@ def sensor(hr: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def degrade(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator | None = None) -> np.ndarray:
-    """LR depth in metres (NaN = hole) from HR depth in metres, by the named degradation."""
+    """LR depth in metres (NaN = hole) from HR depth in metres (NaN = unknown), by the named degradation."""
+    valid = np.isfinite(hr)
+    if not valid.all():
+        lr = degrade(fill_invalid(np.nan_to_num(hr, nan=0.0, posinf=0.0, neginf=0.0), valid), scale, kind, rng)
+        h, w = lr.shape
+        lr[valid[: h * scale, : w * scale].reshape(h, scale, w, scale).mean(axis=(1, 3)) < 0.5] = np.nan
+        return lr
     if kind == "bicubic":
         lr = bicubic_antialiased(hr, scale)
     elif kind == "bicubic_aliased":

@@ -22,7 +22,7 @@ from torch import nn
 from dsr_ros.net import DENet, DENetConfig, DSRNet, SPNet
 from dsr_ros.train import losses
 from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
-from dsr_ros.train.data import Batch, synthetic_batch
+from dsr_ros.train.data import Batch, BatchSource, batch_source
 from dsr_ros.train.distributed import World, average_gradients, broadcast_parameters, init_world, training_device
 from dsr_ros.train.recipe import Recipe
 from dsr_ros.train.trainer import CHECKPOINT, LOG, TrainingError, TrainResult, build_model, git_commit, lr_factor
@@ -82,11 +82,10 @@ def stage1_step(nets: Nets, batch: Batch, step: int, recipe: Recipe, world: Worl
     return {k: float(v.detach()) for k, v in terms.items()}
 
 
-def pick_teacher(nets: Nets, recipe: Recipe, round_index: int) -> tuple[str, float, float]:
+def pick_teacher(nets: Nets, recipe: Recipe, batches: BatchSource, round_index: int) -> tuple[str, float, float]:
     """(teacher name, DSRNet MAE, DENet MAE) on this round's held-back batch (Eq. 1–2)."""
-    d = recipe.data
-    batch = synthetic_batch(recipe.train.seed + HELDOUT_SEED_OFFSET, round_index, recipe.distill.heldout_batch,
-                            d.patch, recipe.model.scale, d.degradations).to(next(nets.dsr.parameters()).device)
+    batch = batches(recipe.train.seed + HELDOUT_SEED_OFFSET, round_index,
+                    recipe.distill.heldout_batch).to(next(nets.dsr.parameters()).device)
     with torch.no_grad():
         mae_sr = float(losses.masked_l1(nets.dsr(batch.lr), batch.hr))
         mae_de = float(losses.masked_l1(nets.de(batch.rgb), batch.hr))
@@ -139,6 +138,7 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
     t, x = recipe.train, recipe.distill
     if t.threads:
         torch.set_num_threads(t.threads)
+    batches = batch_source(recipe)
     world = init_world()
     torch.manual_seed(t.seed)
     device = training_device(world)
@@ -163,15 +163,14 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
                disable=not (progress and world.is_main))
     began, last = time.perf_counter(), float("nan")
     for step in bar:
-        batch = synthetic_batch(t.seed, step * world.size + world.rank, per_rank, recipe.data.patch,
-                                recipe.model.scale, recipe.data.degradations).to(device)
+        batch = batches(t.seed, step * world.size + world.rank, per_rank).to(device)
         teacher = ""
         if step < x.stage1_steps:
             terms = stage1_step(nets, batch, step, recipe, world)
         else:
             round_index = (step - x.stage1_steps) // x.round_steps
             if len(roles) <= round_index:
-                name, mae_sr, mae_de = pick_teacher(nets, recipe, round_index)
+                name, mae_sr, mae_de = pick_teacher(nets, recipe, batches, round_index)
                 roles.append({"round": round_index, "step": step, "teacher": name, "mae_dsr": mae_sr, "mae_de": mae_de})
             teacher = roles[round_index]["teacher"]
             terms = stage2_step(nets, batch, step, teacher, recipe, world)
@@ -193,7 +192,7 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
                 save_checkpoint(ckpt_path, _state(nets, done, roles, first_loss))
     nets.dsr.cpu().eval()
     training = {"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]),
-                "data": "synthetic procedural scenes (dsr_ros.train.synthetic)",
+                "data": batches.description,
                 "method": "two-stage cross-task distillation (DENet teacher, SPNet, role exchange)", "roles": roles}
     card = card_for(nets.dsr, training=training, commit=git_commit())
     return TrainResult(model=nets.dsr, card=card, last_loss=last, first_loss=first_loss, steps=end)

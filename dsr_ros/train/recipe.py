@@ -6,7 +6,10 @@ from pathlib import Path
 
 import yaml
 
+from dsr_ros.train.datasets.sources import DATASETS
 from dsr_ros.train.degrade import DEGRADATIONS
+
+SOURCES = ("synthetic", *DATASETS)
 
 
 @dataclass
@@ -21,7 +24,9 @@ class ModelSection:
 
 @dataclass
 class DataSection:
-    source: str = "synthetic"
+    source: str = "synthetic"  # or a real data set: nyu, middlebury, folder (training crops from data.path)
+    path: str = ""  # the .mat file (nyu) or folder (middlebury, folder)
+    split: str = ""  # nyu only: splits.mat or 0-based indices; default: the first 1000 images train
     patch: int = 96  # HR patch side in pixels
     batch_size: int = 16
     degradations: list[str] = field(default_factory=lambda: list(DEGRADATIONS))
@@ -133,6 +138,12 @@ def validate(recipe: Recipe) -> None:
     bad = [k for k in d.degradations if k not in DEGRADATIONS]
     if bad or not d.degradations:
         raise RecipeError(f"data.degradations must be a non-empty subset of {list(DEGRADATIONS)}, got {d.degradations}")
+    if d.source not in SOURCES:
+        raise RecipeError(f"data.source must be one of {list(SOURCES)}, got {d.source!r}")
+    if d.source != "synthetic" and not d.path:
+        raise RecipeError(f"data.path is required with data.source {d.source!r} (the data set's file or folder)")
+    if d.split and d.source != "nyu":
+        raise RecipeError(f"data.split is only for data.source 'nyu', got source {d.source!r}")
     if d.patch % m.scale or d.patch < 2 * m.scale:
         raise RecipeError(f"data.patch must be a multiple of model.scale ({m.scale}) and >= {2 * m.scale}, got {d.patch}")
     if t.steps < 1 or d.batch_size < 1 or t.lr <= 0:

@@ -1,4 +1,4 @@
-"""Supervised L1 training of DSRNet on synthetic scenes: seeded, resumable, logged."""
+"""Supervised L1 training of DSRNet (synthetic scenes or a real data set): seeded, resumable, logged."""
 from __future__ import annotations
 
 import csv
@@ -15,9 +15,10 @@ from torch import nn
 
 from dsr_ros.net import DSRNet, DSRNetConfig
 from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
-from dsr_ros.train.data import synthetic_batch
+from dsr_ros.train.data import batch_source
 from dsr_ros.train.distributed import average_gradients, broadcast_parameters, init_world, training_device
 from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
+from dsr_ros.train.losses import masked_l1
 from dsr_ros.train.recipe import Recipe
 from dsr_ros.upsampler import Upsampler
 from dsr_ros.weights import ModelCard, card_for, save_model
@@ -83,6 +84,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     t = recipe.train
     if t.threads:
         torch.set_num_threads(t.threads)
+    batches = batch_source(recipe)
     world = init_world()
     device = training_device(world)
     torch.manual_seed(t.seed)
@@ -113,9 +115,8 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
                disable=not (progress and world.is_main))
     began = time.perf_counter()
     for step in bar:
-        batch = synthetic_batch(t.seed, step * world.size + world.rank, per_rank, recipe.data.patch,
-                                recipe.model.scale, recipe.data.degradations).to(device)
-        loss = (model(batch.lr) - batch.hr).abs().mean()
+        batch = batches(t.seed, step * world.size + world.rank, per_rank).to(device)
+        loss = masked_l1(model(batch.lr), batch.hr)
         if not torch.isfinite(loss):
             raise TrainingError(f"non-finite loss at step {step}: term 'l1' = {loss.item()}")
         optimiser.zero_grad(set_to_none=True)
@@ -138,7 +139,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
             save_checkpoint(ckpt_path, _state(model, optimiser, scheduler, done, first_loss))
     model.cpu().eval()
     card = card_for(model, training={"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]),
-                                     "data": "synthetic procedural scenes (dsr_ros.train.synthetic)"},
+                                     "data": batches.description},
                     commit=git_commit())
     return TrainResult(model=model, card=card, last_loss=loss_value, first_loss=first_loss, steps=end)
 

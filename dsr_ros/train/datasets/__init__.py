@@ -10,13 +10,16 @@ import numpy as np
 class Sample:
     """One aligned pair: rgb H×W×3 float32 in [0, 1], depth H×W float32 metres (NaN invalid).
 
-    `disparity` is set for Middlebury (the papers report its RMSE in disparity units).
+    Middlebury sets `disparity` and the scene's stereo geometry, d = focal_baseline / Z − doffs
+    (focal_baseline in px·m, doffs in px), since the papers report its RMSE in disparity units.
     """
 
     rgb: np.ndarray
     depth: np.ndarray
     name: str
     disparity: np.ndarray | None = None
+    focal_baseline: float | None = None
+    doffs: float = 0.0
 
 
 def rgb_from_uint(image: np.ndarray) -> np.ndarray:

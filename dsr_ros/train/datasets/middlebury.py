@@ -60,10 +60,12 @@ def load_2005(scene: Path, view: int = 1) -> Sample:
             raise FileNotFoundError(f"{dmin_file} is needed to read a Full-size disparity map")
         disparity += float(dmin_file.read_text().split()[0])
     disparity[raw == 0] = np.nan
-    depth = (FOCAL_2005_PX / factor) * BASELINE_2005_MM / disparity / 1000.0
+    focal_baseline = (FOCAL_2005_PX / factor) * BASELINE_2005_MM / 1000.0
+    depth = focal_baseline / disparity
     rgb = read_rgb(scene / f"view{view}.png")
     check_aligned(rgb, depth, str(scene))
-    return Sample(rgb=rgb, depth=depth.astype(np.float32), name=scene.name, disparity=disparity)
+    return Sample(rgb=rgb, depth=depth.astype(np.float32), name=scene.name, disparity=disparity,
+                  focal_baseline=focal_baseline)
 
 
 def read_calib(path: Path) -> dict[str, float]:
@@ -86,11 +88,13 @@ def load_2014(scene: Path) -> Sample:
     calib = read_calib(scene / "calib.txt")
     disparity = read_pfm(scene / "disp0.pfm")
     disparity[~np.isfinite(disparity)] = np.nan
-    depth = calib["baseline"] * calib["focal"] / (disparity + calib["doffs"]) / 1000.0
+    focal_baseline = calib["baseline"] * calib["focal"] / 1000.0
+    depth = focal_baseline / (disparity + calib["doffs"])
     depth[~(depth > 0)] = np.nan
     rgb = read_rgb(scene / "im0.png")
     check_aligned(rgb, depth, str(scene))
-    return Sample(rgb=rgb, depth=depth.astype(np.float32), name=scene.name, disparity=disparity)
+    return Sample(rgb=rgb, depth=depth.astype(np.float32), name=scene.name, disparity=disparity,
+                  focal_baseline=focal_baseline, doffs=calib["doffs"])
 
 
 class Middlebury:
