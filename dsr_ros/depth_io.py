@@ -1,43 +1,18 @@
 """Depth files: 16-bit PNG (mm), .npy (uint16 mm or float32 m) and .pfm (float32 m)."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from dsr_ros.pfm import read_pfm, write_pfm
 
 SUFFIXES = (".png", ".npy", ".pfm")
 
 
 class DepthFileError(ValueError):
     """A depth file cannot be read or written; the message names the file and why."""
-
-
-def read_pfm(path: Path) -> np.ndarray:
-    """A single-channel PFM as float32, rows top to bottom (PFM stores them bottom-up)."""
-    with path.open("rb") as handle:
-        header = handle.readline().strip()
-        if header != b"Pf":
-            raise DepthFileError(f"{path}: not a single-channel PFM (header {header[:8]!r})")
-        dims = re.match(rb"^\s*(\d+)\s+(\d+)\s*$", handle.readline())
-        scale_line = handle.readline().strip()
-        if not dims or not scale_line:
-            raise DepthFileError(f"{path}: malformed PFM header")
-        width, height = int(dims.group(1)), int(dims.group(2))
-        endian = "<" if float(scale_line) < 0 else ">"
-        data = np.frombuffer(handle.read(), dtype=f"{endian}f4")
-    if data.size != width * height:
-        raise DepthFileError(f"{path}: PFM holds {data.size} values, header says {width}x{height}")
-    return np.flipud(data.reshape(height, width)).astype(np.float32)
-
-
-def write_pfm(path: Path, values: np.ndarray) -> None:
-    """Write float32 HxW as little-endian single-channel PFM."""
-    values = np.asarray(values, dtype=np.float32)
-    with path.open("wb") as handle:
-        handle.write(b"Pf\n%d %d\n-1\n" % (values.shape[1], values.shape[0]))
-        handle.write(np.flipud(values).astype("<f4").tobytes())
 
 
 def read_depth(path: str | Path) -> np.ndarray:
@@ -67,9 +42,12 @@ def read_depth(path: str | Path) -> np.ndarray:
         return depth
     if suffix == ".pfm":
         try:
-            return read_pfm(path)
+            depth = read_pfm(path)
         except (OSError, ValueError) as exc:
             raise DepthFileError(f"{path}: not a readable PFM: {exc}") from None
+        if depth.ndim != 2:
+            raise DepthFileError(f"{path}: depth PFM must be single-channel (Pf), got {depth.shape[2]} channels")
+        return depth
     raise DepthFileError(f"{path}: unsupported depth file type {suffix!r}; supported: {', '.join(SUFFIXES)}")
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from dsr_ros.pfm import read_pfm
 from dsr_ros.train.datasets import Sample, check_aligned, rgb_from_uint
-from dsr_ros.train.pfm import read_pfm
 
 FULL_HEIGHT_2005 = 1110
 FOCAL_2005_PX = 3740.0
