@@ -14,7 +14,10 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a weight file is for everyone to read
         write(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
