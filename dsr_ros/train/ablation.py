@@ -1,11 +1,11 @@
 """The cross-task ablation: bicubic vs DSRNet without and with cross-task transfer, one held-out set.
 
-    python -m dsr_ros.train.ablation --without runs/lite_x4/model.safetensors \
-        --with runs/lite_x4_ct/model.safetensors --ship models/dsrnet_lite_x4.safetensors
+    python -m dsr_ros.train.ablation --without runs/ablation_x4_noct/model.safetensors \
+        --with runs/ablation_x4_ct/model.safetensors --card-of models/dsrnet_lite_x4.safetensors
 
-evaluates both on the same held-out synthetic scenes, prints the table, and writes the better
-model to `--ship` with `metrics.heldout_synthetic = {bicubic, without_ct, with_ct}` (RMSE mm under
-the papers' anti-aliased bicubic protocol) and the full per-degradation table in its card.
+evaluates both arms on the same held-out synthetic scenes, prints the table, and records
+`metrics.heldout_synthetic = {bicubic, without_ct, with_ct}` (RMSE mm under the papers'
+anti-aliased bicubic protocol) with the per-degradation table in the named model's card.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from dsr_ros.train.degrade import EVAL_DEGRADATIONS
 from dsr_ros.train.evaluate import evaluate, heldout_scenes
 from dsr_ros.upsampler import Upsampler
-from dsr_ros.weights import load_model, save_model
+from dsr_ros.weights import load_model, read_card, save_model
 
 PROTOCOL = "bicubic"  # anti-aliased bicubic: the papers' protocol, the headline column
 
@@ -38,34 +38,39 @@ def format_ablation(table: dict, scale: int) -> str:
     return "\n".join(lines)
 
 
-def ship(table: dict, without: Path, with_ct: Path, target: Path, scenes: int, size: int, seed: int) -> str:
-    """Write the model that is better under the headline protocol to `target`, ablation in its card."""
-    winner = "with_ct" if table[PROTOCOL]["with_ct"] < table[PROTOCOL]["without_ct"] else "without_ct"
-    model, card = load_model(with_ct if winner == "with_ct" else without)
-    card.metrics = {
+def annotate(table: dict, target: Path, without: Path, with_ct: Path, scenes: int, size: int, seed: int) -> None:
+    """Record the ablation in `target`'s model card (its weights stay as they are).
+
+    `metrics.heldout_synthetic` = {bicubic, without_ct, with_ct}: RMSE mm under the headline
+    protocol; the per-degradation table and where both arms came from go beside it.
+    """
+    model, card = load_model(target)
+    arms = {name: read_card(path).training.get("recipe", {}) for name, path in (("without_ct", without),
+                                                                                 ("with_ct", with_ct))}
+    card.metrics.update({
         "heldout_synthetic": {k: table[PROTOCOL][k] for k in ("bicubic", "without_ct", "with_ct")},
         "heldout_synthetic_by_degradation": table,
-        "heldout": {"scenes": scenes, "size": size, "seed": seed, "protocol": PROTOCOL, "units": "mm RMSE"},
-        "shipped": winner,
-    }
+        "ablation": {"scenes": scenes, "size": size, "seed": seed, "protocol": PROTOCOL, "units": "mm RMSE",
+                     "steps": {name: recipe.get("train", {}).get("steps") for name, recipe in arms.items()},
+                     "recipes": {name: recipe.get("path") for name, recipe in arms.items()}},
+    })
     save_model(target, model, card)
-    return winner
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--without", type=Path, required=True, help="model trained without cross-task transfer")
     parser.add_argument("--with", dest="with_ct", type=Path, required=True, help="model trained with it")
-    parser.add_argument("--ship", type=Path, help="write the better model here with the ablation in its card")
+    parser.add_argument("--card-of", type=Path, help="record the ablation in this weight file's model card")
     parser.add_argument("--scenes", type=int, default=24)
     parser.add_argument("--size", type=int, default=192)
     parser.add_argument("--seed", type=int, default=1_000_000)
     args = parser.parse_args()
     table = ablation(args.without, args.with_ct, args.scenes, args.size, args.seed)
     print(format_ablation(table, load_model(args.without)[1].scale))
-    if args.ship:
-        print(f"shipped {ship(table, args.without, args.with_ct, args.ship, args.scenes, args.size, args.seed)} "
-              f"-> {args.ship}")
+    if args.card_of:
+        annotate(table, args.card_of, args.without, args.with_ct, args.scenes, args.size, args.seed)
+        print(f"recorded the ablation in {args.card_of}")
 
 
 if __name__ == "__main__":
