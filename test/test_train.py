@@ -119,3 +119,15 @@ def test_checkpoint_round_trip_and_corruption(tmp_path):
     path.write_bytes(path.read_bytes()[:20])
     with pytest.raises(CheckpointError, match="not a readable checkpoint"):
         load_checkpoint(path)
+
+
+def test_init_from_starts_from_a_weight_file(tmp_path):
+    from dsr_ros.weights import card_for, save_model
+
+    first = train(tiny_recipe(tmp_path / "a", steps=5), progress=False)
+    start = save_model(tmp_path / "start.safetensors", first.model, card_for(first.model))
+    tuned = train(tiny_recipe(tmp_path / "b", steps=1, lr=1e-9, init_from=str(start)), progress=False)
+    fresh = train(tiny_recipe(tmp_path / "c", steps=1, lr=1e-9), progress=False)
+    for key, value in first.model.state_dict().items():
+        torch.testing.assert_close(tuned.model.state_dict()[key], value, rtol=0, atol=1e-6)
+    assert any(not torch.allclose(fresh.model.state_dict()[k], v) for k, v in first.model.state_dict().items())

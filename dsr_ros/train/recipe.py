@@ -42,6 +42,7 @@ class TrainSection:
     checkpoint_every: int = 200
     log_every: int = 20
     threads: int = 0  # 0 = torch's default
+    init_from: str = ""  # weight file to start from (fine-tuning); empty: random initialisation
 
 
 @dataclass

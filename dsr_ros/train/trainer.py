@@ -21,7 +21,7 @@ from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
 from dsr_ros.train.losses import masked_l1
 from dsr_ros.train.recipe import Recipe
 from dsr_ros.upsampler import Upsampler
-from dsr_ros.weights import ModelCard, card_for, save_model
+from dsr_ros.weights import ModelCard, card_for, load_model, save_model
 
 CHECKPOINT = "checkpoint.safetensors"
 LOG = "log.csv"
@@ -89,7 +89,10 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     device = training_device(world)
     torch.manual_seed(t.seed)
     out_dir = Path(recipe.output.dir)
-    model = build_model(recipe).to(device)
+    model = build_model(recipe)
+    if t.init_from:
+        model.load_state_dict(load_model(t.init_from, expected_scale=recipe.model.scale)[0].state_dict())
+    model.to(device)
     broadcast_parameters([model], world)
     optimiser = torch.optim.Adam(model.parameters(), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: lr_factor(s, recipe))
