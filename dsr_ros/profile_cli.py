@@ -14,6 +14,7 @@ import argparse
 import copy
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ FLAGS = {"eager": {"channels_last": False}, "compile": {"compile": True}, "cuda_
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `dsr profile` to the `dsr` command."""
-    parser = subparsers.add_parser("profile", help="measure per-stage latency of a back end on synthetic frames",
+    parser = subparsers.add_parser("profile", help="measure per-stage latency of back ends on synthetic frames or a bag",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_arguments(parser, "use a freshly initialised network of the variant (same latency as trained)")
     parser.add_argument("--height", type=int, default=120, help="input (low-resolution) height (default 120)")
@@ -44,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
     parser.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1", help="synthetic frame encoding")
+    parser.add_argument("--bag", type=Path, help="profile on the depth frames of a ROS 2 bag instead (convert = CDR decode)")
+    parser.add_argument("--depth-topic", default="/camera/depth/image_raw", help="--bag: the depth Image topic")
     parser.add_argument("--warmup", type=int, default=5, help="frames run before measuring (default 5)")
     parser.add_argument("--iterations", type=int, default=50, help="frames measured (default 50)")
     parser.add_argument("--max-seconds", type=float, help="stop measuring a back end after this long (min 3 frames)")
@@ -88,7 +91,7 @@ def synthetic_frames(height: int, width: int, encoding: str, count: int = 8, see
     return frames
 
 
-def profile_backend(upsampler: Upsampler, label: str, frames: list[bytes], shape: tuple[int, int], dtype: np.dtype,
+def profile_backend(upsampler: Upsampler, label: str, frames: list[bytes], decode: Callable[[bytes], np.ndarray],
                     warmup: int, iterations: int, max_seconds: float | None) -> ProfileRun:
     """Run warm-up frames, then measure each stage of `iterations` frames (or until max_seconds)."""
     timer = StageTimer()
@@ -102,7 +105,7 @@ def profile_backend(upsampler: Upsampler, label: str, frames: list[bytes], shape
             timer.reset()
             started = time.perf_counter()
         t0 = time.perf_counter()
-        depth = np.frombuffer(frames[i % len(frames)], dtype=dtype).reshape(shape)
+        depth = decode(frames[i % len(frames)])
         convert_ms = (time.perf_counter() - t0) * 1000.0
         out = upsampler.upsample(depth, timer)
         t1 = time.perf_counter()
@@ -117,7 +120,7 @@ def profile_backend(upsampler: Upsampler, label: str, frames: list[bytes], shape
     if on_cuda:
         memory["device_peak"] = torch.cuda.max_memory_allocated() / 2**20
     stages = {name: timer.history[name] for name in STAGES if name in timer.history}
-    return ProfileRun(label, upsampler.engine.device, shape, stages, frame_ms, memory)
+    return ProfileRun(label, upsampler.engine.device, tuple(depth.shape), stages, frame_ms, memory)
 
 
 def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsampler:
@@ -131,18 +134,28 @@ def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsam
         raise CliError(f"back end {spec!r}: {exc}") from None
 
 
+def _frames(args: argparse.Namespace) -> tuple[list[bytes], Callable[[bytes], np.ndarray]]:
+    """Serialised frames and their decoder: a bag's depth topic, or synthetic raw arrays."""
+    if args.bag:
+        from dsr_ros.ros.bag_frames import read_depth_frames
+
+        return read_depth_frames(args.bag, args.depth_topic, limit=args.warmup + args.iterations)
+    shape, dtype = (args.height, args.width), np.dtype(np.uint16 if args.encoding == "16UC1" else np.float32)
+    return synthetic_frames(args.height, args.width, args.encoding), lambda raw: np.frombuffer(raw, dtype).reshape(shape)
+
+
 def run(args: argparse.Namespace) -> int:
     if min(args.height, args.width) < 1 or args.iterations < 1 or args.warmup < 0:
         raise CliError("--height/--width/--iterations must be >= 1 and --warmup >= 0")
     if args.threads:
         torch.set_num_threads(args.threads)
     model, source = model_from_args(args)
+    frames, decode = _frames(args)
+    args.height, args.width = decode(frames[0]).shape
     macs = count_macs(model, args.height, args.width)
     params = sum(p.numel() for p in model.parameters())
     print(f"model: DSRNet ×{model.scale} ({source}), {params / 1e6:.2f} M parameters, "
           f"{macs / 1e9:.2f} GMAC per {args.height}x{args.width} frame, {torch.get_num_threads()} CPU threads")
-    shape, dtype = (args.height, args.width), np.dtype(np.uint16 if args.encoding == "16UC1" else np.float32)
-    frames = synthetic_frames(args.height, args.width, args.encoding)
     specs = [s.strip() for s in args.compare.split(",") if s.strip()] if args.compare else [args.backend]
     if args.compare and BASELINE not in specs:
         specs.insert(0, BASELINE)
@@ -150,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     runs = []
     for spec, upsampler in upsamplers:
         label = upsampler.engine.name if spec == "auto" else spec
-        run_ = profile_backend(upsampler, label, frames, shape, dtype, args.warmup, args.iterations, args.max_seconds)
+        run_ = profile_backend(upsampler, label, frames, decode, args.warmup, args.iterations, args.max_seconds)
         runs.append(run_)
         print(format_run(run_))
     if args.compare:

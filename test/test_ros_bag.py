@@ -9,6 +9,7 @@ from ros_helpers import TS, T, header, image_msg, info_msg, scene_mm, tiny_core,
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 
 from dsr_ros.cli_errors import CliError
+from dsr_ros.net import DSRNet, DSRNetConfig
 from dsr_ros.ros import bag
 from dsr_ros.ros.image import image_to_array
 from dsr_ros.weights import card_for, save_model
@@ -156,3 +157,25 @@ def test_cli_bad_configuration_is_a_cli_error(tmp_path):
     args = parser.parse_args(["bag", "a", "b", "--depth-topic", DEPTH, "--device", "gpu0"])
     with pytest.raises(CliError, match="'device'"):
         args.func(args)
+
+
+def test_profile_on_a_bag_decodes_real_frames(tmp_path, capsys):
+    """`dsr profile --bag` times the node's real convert path on the bag's frames (malformed ones fail clearly)."""
+    import json
+
+    from dsr_ros.cli import main
+
+    with Writer(tmp_path / "good", version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        conn = writer.add_connection(DEPTH, IMAGE, typestore=TS)
+        for i in range(3):
+            writer.write(conn, i, TS.serialize_cdr(image_msg(scene_mm(12, 9) + np.uint16(i)), IMAGE))
+    net = DSRNet(DSRNetConfig(scale=2, features=4, shallow=4, units=1))
+    model = save_model(tmp_path / "m.safetensors", net, card_for(net))
+    out = tmp_path / "p.json"
+    argv = ["profile", "--scale", "2", "--model", str(model), "--bag", str(tmp_path / "good"), "--depth-topic", DEPTH,
+            "--backend", "torch", "--warmup", "1", "--iterations", "4", "--json", str(out)]
+    assert main(argv) == 0
+    report = json.loads(out.read_text())
+    assert report["input"] == [9, 12] and {"convert", "infer"} <= set(report["stages"])
+    assert main([*argv[:5], "--bag", str(tmp_path / "good"), "--depth-topic", "/nope", "--backend", "torch"]) == 2
+    assert "no sensor_msgs/msg/Image topic /nope" in capsys.readouterr().err
