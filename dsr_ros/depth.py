@@ -13,6 +13,10 @@ import numpy as np
 MM_ENCODINGS = ("16UC1", "mono16")
 METRE_ENCODINGS = ("32FC1",)
 SUPPORTED_ENCODINGS = MM_ENCODINGS + METRE_ENCODINGS
+#: Pixel type of each encoding, in native byte order (messages say their own byte order).
+ENCODING_DTYPES: dict[str, np.dtype] = {
+    **dict.fromkeys(MM_ENCODINGS, np.dtype(np.uint16)), **dict.fromkeys(METRE_ENCODINGS, np.dtype(np.float32))
+}
 MAX_MM = 65535
 # Float depth beyond this (metres) is a corrupt value, not a measurement: treated as invalid.
 MAX_VALID_M = 1000.0
@@ -22,10 +26,8 @@ MIN_SPAN_M = 1e-3
 
 def dtype_for_encoding(encoding: str) -> np.dtype:
     """The numpy dtype that holds an encoding's pixels; fails naming the supported encodings."""
-    if encoding in MM_ENCODINGS:
-        return np.dtype(np.uint16)
-    if encoding in METRE_ENCODINGS:
-        return np.dtype(np.float32)
+    if encoding in ENCODING_DTYPES:
+        return ENCODING_DTYPES[encoding]
     raise ValueError(f"unsupported depth encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
 
 

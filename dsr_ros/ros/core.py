@@ -13,9 +13,10 @@ import numpy as np
 
 from dsr_ros import depth as dp
 from dsr_ros.camera import CONVENTIONS, CameraInfoError, expected_image_size, image_intrinsics, scale_camera_info
+from dsr_ros.depth import ENCODING_DTYPES
 from dsr_ros.profiling import StageTimer
 from dsr_ros.ros.cloud import depth_to_points, points_to_cloud
-from dsr_ros.ros.image import ENCODING_DTYPES, ImageError, array_to_image, image_to_array
+from dsr_ros.ros.image import ImageError, array_to_image, image_to_array
 from dsr_ros.ros.messages import MessageFactory
 
 if TYPE_CHECKING:

@@ -5,14 +5,9 @@ from typing import Any
 
 import numpy as np
 
+from dsr_ros.depth import ENCODING_DTYPES
 from dsr_ros.ros.messages import MessageFactory
 
-# Encoding → little-endian dtype of one pixel (REP 118: 16-bit millimetres, 32-bit float metres).
-ENCODING_DTYPES: dict[str, np.dtype] = {
-    "16UC1": np.dtype("<u2"),
-    "mono16": np.dtype("<u2"),
-    "32FC1": np.dtype("<f4"),
-}
 MAX_SIDE = 16384  # larger than any depth sensor; anything beyond is a corrupt header, not a frame
 
 
@@ -57,7 +52,7 @@ def image_to_array(msg: Any) -> np.ndarray:
     height, width, step = (_header_int(msg, f) for f in ("height", "width", "step"))
     if not (0 < height <= MAX_SIDE and 0 < width <= MAX_SIDE):
         raise ImageError("size", f"image size {width}x{height} outside 1..{MAX_SIDE}")
-    dtype = ENCODING_DTYPES[encoding]
+    dtype = ENCODING_DTYPES[encoding].newbyteorder("<")
     row_bytes = width * dtype.itemsize
     if step < row_bytes:
         raise ImageError("step", f"step {step} inconsistent with width {width} of {encoding} ({row_bytes} bytes a row)")
@@ -74,7 +69,7 @@ def array_to_image(depth: np.ndarray, encoding: str, header: Any, factory: Messa
     """Encode an H×W depth array as a packed little-endian Image with the given header."""
     if encoding not in ENCODING_DTYPES:
         raise ValueError(f"unsupported encoding {encoding!r}; expected one of {sorted(ENCODING_DTYPES)}")
-    dtype = ENCODING_DTYPES[encoding]
+    dtype = ENCODING_DTYPES[encoding].newbyteorder("<")
     if depth.ndim != 2 or depth.dtype.kind != dtype.kind:
         raise ValueError(f"{encoding} needs a 2-D {dtype.kind} array, got {depth.dtype} of shape {depth.shape}")
     pixels = np.ascontiguousarray(depth, dtype=dtype)
