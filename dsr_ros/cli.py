@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from dsr_ros.cli_errors import CliError
+from dsr_ros.cli_model import add_model_arguments, add_runtime_arguments, upsampler_from_args
 
 EVAL_UNITS_NOTE = {"nyu": "(cm) on the standard crop, rows 45:471 and cols 41:601 of the 480x640 frame",
                    "middlebury": "(disp) in disparity pixels of each scene, d = f·B/Z − doffs"}
@@ -43,7 +44,7 @@ def _eval(args: argparse.Namespace) -> int:
     from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
     from dsr_ros.train.paper_units import PAPER_UNITS
 
-    upsampler = _load_upsampler(args)
+    upsampler = upsampler_from_args(args)
     if args.dataset == "synthetic":
         table = evaluate(upsampler, heldout_scenes(args.scenes, args.size, args.seed), progress=True)
         print(f"held-out synthetic set: {args.scenes} scenes of {args.size}x{args.size}, seed {args.seed}; RMSE in mm")
@@ -70,34 +71,6 @@ def _eval_dataset(args: argparse.Namespace):
         return open_dataset(args.dataset, args.path, "test", args.split)
     except (OSError, ValueError) as exc:
         raise CliError(f"--dataset {args.dataset} --path {args.path}: {exc}") from None
-
-
-def _load_upsampler(args: argparse.Namespace):
-    """The Upsampler an argument set asks for: --model PATH, else the shipped model for --scale."""
-    from dsr_ros.engine import EngineUnavailable
-    from dsr_ros.upsampler import Upsampler
-    from dsr_ros.weights import WeightsError
-
-    try:
-        if getattr(args, "model", None):
-            return Upsampler.from_file(args.model, device=args.device, backend=args.backend,
-                                       expected_scale=args.scale)
-        return Upsampler.from_pretrained(scale=args.scale or 4, device=args.device, variant=args.variant,
-                                         backend=args.backend)
-    except (WeightsError, EngineUnavailable, ValueError) as exc:
-        raise CliError(str(exc)) from None
-
-
-def add_model_arguments(parser: argparse.ArgumentParser, scale_default: int | None = 4) -> None:
-    """--scale, --model, --variant, --device, --backend: how every command picks its network."""
-    from dsr_ros.engine import BACKENDS
-
-    parser.add_argument("--scale", type=int, choices=(2, 4, 8, 16), default=scale_default,
-                        help="upsampling factor (picks the shipped model; checked against --model)")
-    parser.add_argument("--model", help="weight file (.safetensors); default: the shipped model for --scale")
-    parser.add_argument("--variant", default=None, help="shipped variant (default: lite)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--backend", default="auto", choices=BACKENDS, help="inference back end")
 
 
 def _tool_modules() -> list:
@@ -131,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_train)
 
     p = sub.add_parser("eval", help="RMSE table (bicubic, bilinear, model) on held-out synthetic scenes or a data set")
-    add_model_arguments(p)
+    add_model_arguments(p, scale_required=False)
+    add_runtime_arguments(p)
     p.add_argument("--dataset", default="synthetic", choices=("synthetic", *DATASETS),
                    help="synthetic held-out scenes, or a real data set's test images at --path")
     p.add_argument("--path", help="nyu_depth_v2_labeled.mat, a Middlebury folder of scenes, or a folder of rgb/ + depth/")

@@ -1,4 +1,4 @@
-"""Command-line model selection shared by `dsr export`, `dsr compile` and `dsr profile`."""
+"""Command-line model selection shared by every `dsr` command that loads or builds a DSRNet."""
 from __future__ import annotations
 
 import argparse
@@ -8,12 +8,37 @@ from dsr_ros.net import VARIANTS, DSRNet, DSRNetConfig
 from dsr_ros.weights import WeightsError, load_model, shipped_model_path
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, untrained_help: str, scale_required: bool = True) -> None:
-    """--scale, --variant, --model PATH and --untrained."""
-    parser.add_argument("--scale", type=int, required=scale_required, choices=(2, 4, 8, 16), help="upsampling factor")
+def add_model_arguments(parser: argparse.ArgumentParser, untrained_help: str | None = None,
+                        scale_required: bool = True) -> None:
+    """--scale, --variant, --model PATH (and --untrained where latency work wants it)."""
+    parser.add_argument("--scale", type=int, required=scale_required, choices=(2, 4, 8, 16),
+                        help="upsampling factor (picks the shipped model, default 4; checked against --model)")
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="lite", help="network size (default: lite)")
     parser.add_argument("--model", metavar="PATH", help="weight file (default: the shipped model for scale/variant)")
-    parser.add_argument("--untrained", action="store_true", help=untrained_help)
+    if untrained_help:
+        parser.add_argument("--untrained", action="store_true", help=untrained_help)
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """--device and --backend for commands that run an Upsampler."""
+    from dsr_ros.engine import BACKENDS
+
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    parser.add_argument("--backend", default="auto", choices=BACKENDS, help="inference back end")
+
+
+def upsampler_from_args(args: argparse.Namespace):
+    """The Upsampler the arguments name: --model PATH, else the shipped model for --scale (default 4)."""
+    from dsr_ros.engine import EngineUnavailable
+    from dsr_ros.upsampler import Upsampler
+
+    try:
+        if args.model:
+            return Upsampler.from_file(args.model, device=args.device, backend=args.backend, expected_scale=args.scale)
+        return Upsampler.from_pretrained(scale=args.scale or 4, device=args.device, variant=args.variant,
+                                         backend=args.backend)
+    except (WeightsError, EngineUnavailable, ValueError) as exc:
+        raise CliError(str(exc)) from None
 
 
 def model_from_args(args: argparse.Namespace) -> tuple[DSRNet, str]:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from dsr_ros.cli_errors import CliError
+from dsr_ros.cli_model import add_model_arguments, add_runtime_arguments, upsampler_from_args
 from dsr_ros.depth_io import SUFFIXES, DepthFileError, read_depth, write_depth
 
 
@@ -26,10 +27,8 @@ def _pairs(source: Path, target: Path) -> list[tuple[Path, Path]]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from dsr_ros.cli import _load_upsampler
-
     pairs = _pairs(Path(args.input), Path(args.output))
-    upsampler = _load_upsampler(args)
+    upsampler = upsampler_from_args(args)
     elapsed = 0.0
     for source, target in tqdm(pairs, desc="upsample", unit="file", disable=len(pairs) < 2):
         try:
@@ -45,10 +44,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from dsr_ros.cli import add_model_arguments
-
     p = sub.add_parser("upsample", help="super-resolve 16-bit PNG (mm), .npy or .pfm depth files or folders")
     p.add_argument("input", help="depth file or folder")
     p.add_argument("output", help="output file (same kinds) or folder")
-    add_model_arguments(p)
+    add_model_arguments(p, scale_required=False)
+    add_runtime_arguments(p)
     p.set_defaults(func=run)

@@ -99,3 +99,9 @@ def test_eval_prints_rmse_table(model_x2, capsys):
     assert "| x2 degradation | bicubic | bilinear | DSRNet |" in out
     rows = [line for line in out.splitlines() if line.startswith("| bicubic")]
     assert len(rows) == 2 and all(float(v) > 0 for v in rows[0].split("|")[2:5])
+
+
+def test_model_file_without_scale_uses_the_card(tmp_path, model_x2):
+    np.save(tmp_path / "in.npy", depth_mm())
+    assert main(["upsample", str(tmp_path / "in.npy"), str(tmp_path / "out.npy"), "--model", str(model_x2)]) == 0
+    assert np.load(tmp_path / "out.npy").shape == (12, 18)
