@@ -63,11 +63,28 @@ def test_nan_loss_names_step_and_term(tmp_path, monkeypatch):
         distill.train_two_stage(r, progress=False)
 
 
+@pytest.mark.parametrize("mode", ["frozen", "task"])
+def test_stage2_teacher_update_rule(tmp_path, mode):
+    r = _tiny(tmp_path)
+    r.distill = dataclasses.replace(r.distill, teacher_update=mode)
+    torch.manual_seed(0)
+    nets = distill.build_nets(r)
+    before = {n: [p.detach().clone() for p in nets.module(n).parameters()] for n in distill.NAMES}
+    batch = distill.batch_source(r)(r.train.seed, 0, 2)
+    terms = distill.stage2_step(nets, batch, 0, "dsr", r, distill.World())
+    changed = {n: any(not torch.equal(a, b) for a, b in zip(before[n], nets.module(n).parameters())) for n in distill.NAMES}
+    assert changed["de"] and changed["sp"]  # the student and SPNet always learn
+    assert changed["dsr"] == (mode == "task")  # the teacher learns only under teacher_update: task
+    assert ("dsr_task" in terms) == (mode == "task") and "de_task" in terms
+
+
 def test_recipe_validates_distill_section():
     with pytest.raises(RecipeError, match="stage1_steps"):
         recipe_from_dict({"train": {"steps": 5}, "distill": {"enabled": True, "stage1_steps": 5}})
     with pytest.raises(RecipeError, match="unknown key"):
         recipe_from_dict({"distill": {"rho3": 1}})
+    with pytest.raises(RecipeError, match="teacher_update"):
+        recipe_from_dict({"distill": {"teacher_update": "thawed"}})
 
 
 WORKER = """

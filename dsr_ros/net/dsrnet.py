@@ -45,6 +45,11 @@ class DSRNetOutput:
     features: list[torch.Tensor]
     boundary: list[torch.Tensor]
 
+    def detached(self) -> DSRNetOutput:
+        """The same tensors cut from the graph, for use as a teacher's fixed targets."""
+        return DSRNetOutput(depth=self.depth.detach(), features=[f.detach() for f in self.features],
+                            boundary=[b.detach() for b in self.boundary])
+
 
 class DSRNet(nn.Module):
     """LR depth (N×1×h×w, normalised) → HR depth (N×1×sh×sw), a residual over bicubic.

@@ -93,22 +93,37 @@ def pick_teacher(nets: Nets, recipe: Recipe, batches: BatchSource, round_index: 
 
 
 def stage2_step(nets: Nets, batch: Batch, step: int, teacher: str, recipe: Recipe, world: World) -> dict[str, float]:
-    """The student's task loss plus structure and distillation terms; the teacher stays frozen."""
+    """The student's task loss plus structure and distillation terms.
+
+    The teacher's outputs are fixed targets either way; with `teacher_update: task` the teacher
+    also keeps learning its own task and the structure loss (SPNet sees both networks' features).
+    """
     x = recipe.distill
     student = "de" if teacher == "dsr" else "dsr"
+    teacher_learns = x.teacher_update == "task"
     inputs = {"dsr": batch.lr, "de": batch.rgb}
-    with torch.no_grad():
+    with torch.set_grad_enabled(teacher_learns):
         out_t = nets.module(teacher).forward_features(inputs[teacher])
     out_s = nets.module(student).forward_features(inputs[student])
     out = {teacher: out_t, student: out_s}
     structure = nets.sp(out["dsr"].features[-1], out["de"].features[-1], out["dsr"].depth, out["de"].depth, batch.hr)
-    task = (losses.masked_l1(out_s.depth, batch.hr) if student == "dsr"
-            else losses.de_loss(out_s.depth, batch.hr, x.lam))
-    terms = {f"{student}_task": task, "struc": losses.structure_loss(structure, batch.hr),
-             "distill": losses.distillation(out_s, out_t, x.gamma, x.affinity_pool)}
+    terms = {f"{student}_task": _task_loss(student, out_s.depth, batch.hr, x.lam),
+             "struc": losses.structure_loss(structure, batch.hr),
+             "distill": losses.distillation(out_s, out_t.detached(), x.gamma, x.affinity_pool)}
+    loss = terms[f"{student}_task"] + x.rho1 * terms["struc"] + x.rho2 * terms["distill"]
+    trained = (student, "sp")
+    if teacher_learns:
+        terms[f"{teacher}_task"] = _task_loss(teacher, out_t.depth, batch.hr, x.lam)
+        loss = loss + terms[f"{teacher}_task"]
+        trained = (student, teacher, "sp")
     _check(step, terms)
-    _update(nets, (student, "sp"), task + x.rho1 * terms["struc"] + x.rho2 * terms["distill"], world)
+    _update(nets, trained, loss, world)
     return {k: float(v.detach()) for k, v in terms.items()}
+
+
+def _task_loss(name: str, depth: torch.Tensor, hr: torch.Tensor, lam: float) -> torch.Tensor:
+    """L_DSR (masked L1) for DSRNet, L_DE for DENet."""
+    return losses.masked_l1(depth, hr) if name == "dsr" else losses.de_loss(depth, hr, lam)
 
 
 def _state(nets: Nets, step: int, roles: list[dict], first_loss: float) -> dict:

@@ -10,6 +10,7 @@ from dsr_ros.train.datasets.sources import DATASETS
 from dsr_ros.train.degrade import DEGRADATIONS
 
 SOURCES = ("synthetic", *DATASETS)
+TEACHER_UPDATES = ("frozen", "task")
 
 
 @dataclass
@@ -72,6 +73,9 @@ class DistillSection:
     lam: float = 0.85  # L_DE = lam (1 - SSIM)/2 + (1 - lam) L1
     affinity_pool: int = 16  # affinity on features pooled to P×P: N·units·P⁴·4 bytes
     denet_blocks: int = 2  # residual blocks per DENet stage
+    # "frozen": the round's teacher gets no update (the paper's rule). "task": the teacher keeps
+    # learning its own task and the structure loss; only the student is distilled.
+    teacher_update: str = "frozen"
 
 
 SECTIONS = {"model": ModelSection, "data": DataSection, "train": TrainSection, "eval": EvalSection,
@@ -161,5 +165,7 @@ def _validate_distill(recipe: Recipe) -> None:
                           f"got {x.stage1_steps}")
     if x.round_steps < 1 or x.heldout_batch < 1 or x.affinity_pool < 1 or x.denet_blocks < 1:
         raise RecipeError("distill.round_steps, heldout_batch, affinity_pool and denet_blocks must be >= 1")
+    if x.teacher_update not in TEACHER_UPDATES:
+        raise RecipeError(f"distill.teacher_update must be one of {list(TEACHER_UPDATES)}, got {x.teacher_update!r}")
     if min(x.gamma, x.rho1, x.rho2) < 0 or not 0 <= x.lam <= 1:
         raise RecipeError(f"distill.gamma, rho1, rho2 must be >= 0 and lam in [0, 1], got {x}")
