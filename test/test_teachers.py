@@ -62,3 +62,13 @@ def test_spnet_rejects_misaligned_features():
     d = torch.zeros(1, 1, 8, 8)
     with pytest.raises(ValueError, match="aligned"):
         sp(torch.zeros(1, 4, 8, 8), torch.zeros(1, 4, 8, 4), d, d, d)
+
+
+def test_boundary_grad_false_keeps_boundary_depths_out_of_the_graph():
+    """A teacher that still trains gives its boundary depths as fixed targets; its features keep their graph."""
+    dsr, de = _pair()
+    for net, x in ((dsr, torch.rand(1, 1, 6, 6)), (de, torch.rand(1, 3, 12, 12))):
+        out = net.forward_features(x, boundary_grad=False)
+        assert out.depth.requires_grad and all(f.requires_grad for f in out.features)
+        assert out.boundary and not any(b.requires_grad for b in out.boundary)
+        assert all(b.requires_grad for b in net.forward_features(x).boundary)

@@ -52,16 +52,21 @@ class DENet(nn.Module):
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         return self._run(rgb, with_boundary=False).depth
 
-    def forward_features(self, rgb: torch.Tensor) -> DSRNetOutput:
-        """Forward pass that also returns per-stage features and boundary-head depths."""
-        return self._run(rgb, with_boundary=True)
+    def forward_features(self, rgb: torch.Tensor, boundary_grad: bool = True) -> DSRNetOutput:
+        """Forward pass that also returns per-stage features and boundary-head depths.
 
-    def _run(self, rgb: torch.Tensor, with_boundary: bool) -> DSRNetOutput:
+        `boundary_grad=False` keeps the boundary depths out of the autograd graph: a teacher that
+        still trains uses them only as fixed targets, and DDP must not wait for their gradients.
+        """
+        return self._run(rgb, with_boundary=True, boundary_grad=boundary_grad)
+
+    def _run(self, rgb: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         x = self.shallow(rgb)
         features: list[torch.Tensor] = []
         for stage in self.stages:
             x = stage(x)
             features.append(x)
         depth = self.reconstruct(torch.cat(features, dim=1))
-        boundary = [head(feat) for head, feat in zip(self.heads, features, strict=True)] if with_boundary else []
+        with torch.set_grad_enabled(boundary_grad and torch.is_grad_enabled()):
+            boundary = [head(feat) for head, feat in zip(self.heads, features, strict=True)] if with_boundary else []
         return DSRNetOutput(depth=depth, features=features, boundary=boundary)

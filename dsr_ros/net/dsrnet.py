@@ -78,11 +78,15 @@ class DSRNet(nn.Module):
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         return self._run(lr, with_boundary=False).depth
 
-    def forward_features(self, lr: torch.Tensor) -> DSRNetOutput:
-        """Forward pass that also returns per-unit features and boundary-head depths."""
-        return self._run(lr, with_boundary=True)
+    def forward_features(self, lr: torch.Tensor, boundary_grad: bool = True) -> DSRNetOutput:
+        """Forward pass that also returns per-unit features and boundary-head depths.
 
-    def _run(self, lr: torch.Tensor, with_boundary: bool) -> DSRNetOutput:
+        `boundary_grad=False` keeps the boundary depths out of the autograd graph: a teacher that
+        still trains uses them only as fixed targets, and DDP must not wait for their gradients.
+        """
+        return self._run(lr, with_boundary=True, boundary_grad=boundary_grad)
+
+    def _run(self, lr: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         x = self.shallow(lr)
         features: list[torch.Tensor] = []
         for i, up in enumerate(self.ups):
@@ -92,5 +96,6 @@ class DSRNet(nn.Module):
                 x = self.downs[i](hr)
         base = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False)
         depth = base + self.reconstruct(torch.cat(features, dim=1))
-        boundary = [base + head(feat) for head, feat in zip(self.heads, features)] if with_boundary else []
+        with torch.set_grad_enabled(boundary_grad and torch.is_grad_enabled()):
+            boundary = [base + head(feat) for head, feat in zip(self.heads, features)] if with_boundary else []
         return DSRNetOutput(depth=depth, features=features, boundary=boundary)

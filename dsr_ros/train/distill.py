@@ -20,10 +20,11 @@ import torch
 from torch import nn
 
 from dsr_ros.net import DENet, DENetConfig, DSRNet, SPNet
+from dsr_ros.net.dsrnet import DSRNetOutput
 from dsr_ros.train import losses
 from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
 from dsr_ros.train.data import Batch, BatchSource, batch_source
-from dsr_ros.train.distributed import World, average_gradients, broadcast_parameters, init_world, training_device
+from dsr_ros.train.distributed import FeatureForward, World, data_parallel, init_world, training_device
 from dsr_ros.train.recipe import Recipe
 from dsr_ros.train.trainer import CHECKPOINT, LOG, TrainingError, TrainResult, build_model, git_commit, lr_factor
 from dsr_ros.weights import card_for
@@ -34,16 +35,32 @@ NAMES = ("dsr", "de", "sp")
 
 @dataclass
 class Nets:
-    """The three networks with one Adam optimiser and LR schedule each."""
+    """The three networks with one Adam optimiser and LR schedule each, and their training handles
+    (DistributedDataParallel under torchrun, the networks themselves in one process)."""
 
     dsr: DSRNet
     de: DENet
     sp: SPNet
     optimisers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
     schedulers: dict[str, torch.optim.lr_scheduler.LambdaLR] = field(default_factory=dict)
+    handles: dict[str, nn.Module] = field(default_factory=dict)
 
     def module(self, name: str) -> nn.Module:
         return getattr(self, name)
+
+    def parallel(self, world: World, device: torch.device) -> None:
+        """Wrap each network for data-parallel training; call once, after weights are loaded."""
+        for name in ("dsr", "de"):
+            self.handles[name] = data_parallel(FeatureForward(self.module(name)), world, device)
+        self.handles["sp"] = data_parallel(self.sp, world, device)
+
+    def depth(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """The network's depth output through its training handle."""
+        return self.handles[name](x)
+
+    def features(self, name: str, x: torch.Tensor, boundary_grad: bool = True) -> DSRNetOutput:
+        """`forward_features` through the network's training handle."""
+        return self.handles[name](x, features=True, boundary_grad=boundary_grad)
 
 
 def build_nets(recipe: Recipe) -> Nets:
@@ -64,21 +81,20 @@ def _check(step: int, terms: dict[str, torch.Tensor]) -> None:
             raise TrainingError(f"non-finite loss at step {step}: term '{name}' = {value.item()}")
 
 
-def _update(nets: Nets, names: tuple[str, ...], loss: torch.Tensor, world: World) -> None:
+def _update(nets: Nets, names: tuple[str, ...], loss: torch.Tensor) -> None:
     for name in names:
         nets.optimisers[name].zero_grad(set_to_none=True)
-    loss.backward()
-    average_gradients([nets.module(n) for n in names], world)
+    loss.backward()  # under torchrun, DDP averages the gradients over ranks here
     for name in names:
         nets.optimisers[name].step()
 
 
-def stage1_step(nets: Nets, batch: Batch, step: int, recipe: Recipe, world: World) -> dict[str, float]:
+def stage1_step(nets: Nets, batch: Batch, step: int, recipe: Recipe) -> dict[str, float]:
     """Each network on its own task: L_DSR = L1 for DSRNet, L_DE for DENet."""
-    terms = {"dsr_l1": losses.masked_l1(nets.dsr(batch.lr), batch.hr),
-             "de_task": losses.de_loss(nets.de(batch.rgb), batch.hr, recipe.distill.lam)}
+    terms = {"dsr_l1": losses.masked_l1(nets.depth("dsr", batch.lr), batch.hr),
+             "de_task": losses.de_loss(nets.depth("de", batch.rgb), batch.hr, recipe.distill.lam)}
     _check(step, terms)
-    _update(nets, ("dsr", "de"), terms["dsr_l1"] + terms["de_task"], world)
+    _update(nets, ("dsr", "de"), terms["dsr_l1"] + terms["de_task"])
     return {k: float(v.detach()) for k, v in terms.items()}
 
 
@@ -92,7 +108,7 @@ def pick_teacher(nets: Nets, recipe: Recipe, batches: BatchSource, round_index: 
     return ("dsr" if mae_sr <= mae_de else "de"), mae_sr, mae_de
 
 
-def stage2_step(nets: Nets, batch: Batch, step: int, teacher: str, recipe: Recipe, world: World) -> dict[str, float]:
+def stage2_step(nets: Nets, batch: Batch, step: int, teacher: str, recipe: Recipe) -> dict[str, float]:
     """The student's task loss plus structure and distillation terms.
 
     The teacher's outputs are fixed targets either way; with `teacher_update: task` the teacher
@@ -103,10 +119,10 @@ def stage2_step(nets: Nets, batch: Batch, step: int, teacher: str, recipe: Recip
     teacher_learns = x.teacher_update == "task"
     inputs = {"dsr": batch.lr, "de": batch.rgb}
     with torch.set_grad_enabled(teacher_learns):
-        out_t = nets.module(teacher).forward_features(inputs[teacher])
-    out_s = nets.module(student).forward_features(inputs[student])
+        out_t = nets.features(teacher, inputs[teacher], boundary_grad=False)
+    out_s = nets.features(student, inputs[student])
     out = {teacher: out_t, student: out_s}
-    structure = nets.sp(out["dsr"].features[-1], out["de"].features[-1], out["dsr"].depth, out["de"].depth, batch.hr)
+    structure = nets.handles["sp"](out["dsr"].features[-1], out["de"].features[-1], out["dsr"].depth, out["de"].depth, batch.hr)
     terms = {f"{student}_task": _task_loss(student, out_s.depth, batch.hr, x.lam),
              "struc": losses.structure_loss(structure, batch.hr),
              "distill": losses.distillation(out_s, out_t.detached(), x.gamma, x.affinity_pool)}
@@ -117,7 +133,7 @@ def stage2_step(nets: Nets, batch: Batch, step: int, teacher: str, recipe: Recip
         loss = loss + terms[f"{teacher}_task"]
         trained = (student, teacher, "sp")
     _check(step, terms)
-    _update(nets, trained, loss, world)
+    _update(nets, trained, loss)
     return {k: float(v.detach()) for k, v in terms.items()}
 
 
@@ -160,7 +176,6 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
     nets = build_nets(recipe)
     for name in NAMES:
         nets.module(name).to(device)
-    broadcast_parameters([nets.dsr, nets.de, nets.sp], world)
     out_dir = Path(recipe.output.dir)
     ckpt_path, log_path = out_dir / CHECKPOINT, out_dir / LOG
     start, roles, first_loss = 0, [], float("nan")
@@ -168,6 +183,7 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
         state = load_checkpoint(ckpt_path)
         _restore(nets, state)
         start, roles, first_loss = int(state["step"]), list(state["roles"]), float(state["first_loss"])
+    nets.parallel(world, device)
     if world.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
         if start == 0:
@@ -181,14 +197,14 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
         batch = batches(t.seed, step * world.size + world.rank, per_rank).to(device)
         teacher = ""
         if step < x.stage1_steps:
-            terms = stage1_step(nets, batch, step, recipe, world)
+            terms = stage1_step(nets, batch, step, recipe)
         else:
             round_index = (step - x.stage1_steps) // x.round_steps
             if len(roles) <= round_index:
                 name, mae_sr, mae_de = pick_teacher(nets, recipe, batches, round_index)
                 roles.append({"round": round_index, "step": step, "teacher": name, "mae_dsr": mae_sr, "mae_de": mae_de})
             teacher = roles[round_index]["teacher"]
-            terms = stage2_step(nets, batch, step, teacher, recipe, world)
+            terms = stage2_step(nets, batch, step, teacher, recipe)
         for scheduler in nets.schedulers.values():
             scheduler.step()
         last = terms.get("dsr_l1", terms.get("dsr_task", last))

@@ -1,8 +1,8 @@
-"""Data-parallel plumbing for `torchrun`: process group from the environment, gradient averaging.
+"""Data-parallel plumbing for `torchrun`: process group from the environment, DDP wrapping.
 
-Gradients are all-reduced explicitly after backward rather than through DDP's forward hooks,
-because distillation calls `forward_features` (not `forward`) and the trained network changes
-every role-exchange round; the arithmetic is DDP's (mean over ranks), so ranks stay identical.
+Every trained network is wrapped in DistributedDataParallel, which starts all ranks from rank 0's
+weights and averages gradients during backward. `FeatureForward` routes DSRNet's and DENet's
+`forward_features` through DDP's `forward`, so distillation's passes are synchronised too.
 """
 from __future__ import annotations
 
@@ -43,21 +43,29 @@ def training_device(world: World) -> torch.device:
     return torch.device("cpu")
 
 
-def broadcast_parameters(modules: list[nn.Module], world: World) -> None:
-    """Make every rank start from rank 0's weights."""
-    if world.size > 1:
-        for module in modules:
-            for tensor in module.state_dict().values():
-                dist.broadcast(tensor, src=0)
+class FeatureForward(nn.Module):
+    """`forward(x, features=True)` is the network's `forward_features(x)`, else its `forward(x)`.
+
+    DDP only hooks `forward`; this view lets one DDP wrapper serve both kinds of pass.
+    `boundary_grad` is passed on to `forward_features`.
+    """
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, features: bool = False, boundary_grad: bool = True):
+        return self.net.forward_features(x, boundary_grad=boundary_grad) if features else self.net(x)
 
 
-def average_gradients(modules: list[nn.Module], world: World) -> None:
-    """Replace each gradient by its mean over ranks (every rank runs the same graph, so the same
-    parameters lack a gradient everywhere and are skipped, as in one process)."""
+def data_parallel(module: nn.Module, world: World, device: torch.device) -> nn.Module:
+    """`module` in DistributedDataParallel under torchrun, itself in a single process.
+
+    Unused parameters are allowed: a plain `forward` skips the boundary heads distillation uses.
+    """
     if world.size == 1:
-        return
-    for module in modules:
-        for p in module.parameters():
-            if p.grad is not None:
-                dist.all_reduce(p.grad)
-                p.grad /= world.size
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None,
+                                   find_unused_parameters=True)

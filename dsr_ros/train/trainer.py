@@ -16,7 +16,7 @@ from torch import nn
 from dsr_ros.net import DSRNet, DSRNetConfig
 from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
 from dsr_ros.train.data import batch_source
-from dsr_ros.train.distributed import average_gradients, broadcast_parameters, init_world, training_device
+from dsr_ros.train.distributed import data_parallel, init_world, training_device
 from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
 from dsr_ros.train.losses import masked_l1
 from dsr_ros.train.recipe import Recipe
@@ -93,7 +93,6 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     if t.init_from:
         model.load_state_dict(load_model(t.init_from, expected_scale=recipe.model.scale)[0].state_dict())
     model.to(device)
-    broadcast_parameters([model], world)
     optimiser = torch.optim.Adam(model.parameters(), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: lr_factor(s, recipe))
     start, first_loss = 0, float("nan")
@@ -105,6 +104,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         start, first_loss = int(state["step"]), float(state["first_loss"])
+    net = data_parallel(model, world, device)  # under torchrun: rank 0's weights, gradients averaged in backward
     log_path = out_dir / LOG
     if world.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -119,12 +119,11 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     began = time.perf_counter()
     for step in bar:
         batch = batches(t.seed, step * world.size + world.rank, per_rank).to(device)
-        loss = masked_l1(model(batch.lr), batch.hr)
+        loss = masked_l1(net(batch.lr), batch.hr)
         if not torch.isfinite(loss):
             raise TrainingError(f"non-finite loss at step {step}: term 'l1' = {loss.item()}")
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        average_gradients([model], world)
         optimiser.step()
         scheduler.step()
         loss_value = float(loss.item())
