@@ -13,6 +13,7 @@ import math
 import shlex
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,8 +52,8 @@ class Nets:
     def parallel(self, world: World, device: torch.device) -> None:
         """Wrap each network for data-parallel training; call once, after weights are loaded."""
         for name in ("dsr", "de"):
-            self.handles[name] = data_parallel(FeatureForward(self.module(name)), world, device)
-        self.handles["sp"] = data_parallel(self.sp, world, device)
+            self.handles[name] = data_parallel(FeatureForward(self.module(name)), world, device, find_unused=True)
+        self.handles["sp"] = data_parallel(self.sp, world, device, find_unused=False)
 
     def depth(self, name: str, x: torch.Tensor) -> torch.Tensor:
         """The network's depth output through its training handle."""
@@ -142,6 +143,15 @@ def _task_loss(name: str, depth: torch.Tensor, hr: torch.Tensor, lam: float) -> 
     return losses.masked_l1(depth, hr) if name == "dsr" else losses.de_loss(depth, hr, lam)
 
 
+def _advance_schedules(nets: Nets) -> None:
+    """Every network's LR follows the global step, also while it waits (SPNet in stage 1, a frozen
+    teacher); torch warns about a schedule stepping before its optimiser, which is intended here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before", category=UserWarning)
+        for scheduler in nets.schedulers.values():
+            scheduler.step()
+
+
 def _state(nets: Nets, step: int, roles: list[dict], first_loss: float) -> dict:
     state: dict = {"step": step, "roles": roles, "first_loss": first_loss, "torch_rng": torch.get_rng_state()}
     for name in NAMES:
@@ -205,8 +215,7 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
                 roles.append({"round": round_index, "step": step, "teacher": name, "mae_dsr": mae_sr, "mae_de": mae_de})
             teacher = roles[round_index]["teacher"]
             terms = stage2_step(nets, batch, step, teacher, recipe)
-        for scheduler in nets.schedulers.values():
-            scheduler.step()
+        _advance_schedules(nets)
         last = terms.get("dsr_l1", terms.get("dsr_task", last))
         if math.isnan(first_loss):
             first_loss = last

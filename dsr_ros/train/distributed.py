@@ -58,14 +58,14 @@ class FeatureForward(nn.Module):
         return self.net.forward_features(x, boundary_grad=boundary_grad) if features else self.net(x)
 
 
-def data_parallel(module: nn.Module, world: World, device: torch.device) -> nn.Module:
+def data_parallel(module: nn.Module, world: World, device: torch.device, find_unused: bool) -> nn.Module:
     """`module` in DistributedDataParallel under torchrun, itself in a single process.
 
-    Unused parameters are allowed: a plain `forward` skips the boundary heads distillation uses.
+    `find_unused` is needed for DSRNet and DENet: a plain `forward` skips the boundary heads.
     """
     if world.size == 1:
         return module
     from torch.nn.parallel import DistributedDataParallel
 
     return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None,
-                                   find_unused_parameters=True)
+                                   find_unused_parameters=find_unused)

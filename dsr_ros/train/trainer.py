@@ -104,7 +104,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         start, first_loss = int(state["step"]), float(state["first_loss"])
-    net = data_parallel(model, world, device)  # under torchrun: rank 0's weights, gradients averaged in backward
+    net = data_parallel(model, world, device, find_unused=True)  # under torchrun: rank 0's weights, gradients averaged in backward
     log_path = out_dir / LOG
     if world.is_main:
         out_dir.mkdir(parents=True, exist_ok=True)
