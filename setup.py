@@ -22,7 +22,7 @@ for folder, patterns in DATA_DIRS.items():
     files = sorted(f for pattern in patterns for f in glob(f"{folder}/{pattern}"))
     data_files.append((f"share/{PACKAGE}/{folder}", files))
 
-TRAIN = ["h5py>=3.8", "scipy>=1.10"]
+TRAIN = ["h5py>=3.8", "scipy>=1.10", "tensorboard>=2.10"]
 BAG = ["rosbags>=0.11"]
 ONNX = ["onnx>=1.15", "onnxruntime>=1.17", "onnxscript>=0.1"]
 TEST = ["pytest>=7", "hypothesis>=6", "ruff>=0.5", *TRAIN, *BAG, *ONNX]

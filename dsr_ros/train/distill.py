@@ -8,7 +8,6 @@ held-back batch are functions of (seed, step), so resuming and multi-process run
 """
 from __future__ import annotations
 
-import csv
 import math
 import shlex
 import sys
@@ -27,7 +26,8 @@ from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
 from dsr_ros.train.data import Batch, BatchSource, batch_source
 from dsr_ros.train.distributed import FeatureForward, World, data_parallel, init_world, training_device
 from dsr_ros.train.recipe import Recipe
-from dsr_ros.train.trainer import CHECKPOINT, LOG, TrainingError, TrainResult, build_model, git_commit, lr_factor
+from dsr_ros.train.run_log import RunLog
+from dsr_ros.train.trainer import CHECKPOINT, TrainingError, TrainResult, build_model, git_commit, lr_factor
 from dsr_ros.weights import card_for
 
 HELDOUT_SEED_OFFSET = 7_919  # the held-back batches come from a seed no training batch uses
@@ -187,17 +187,15 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
     for name in NAMES:
         nets.module(name).to(device)
     out_dir = Path(recipe.output.dir)
-    ckpt_path, log_path = out_dir / CHECKPOINT, out_dir / LOG
+    ckpt_path = out_dir / CHECKPOINT
     start, roles, first_loss = 0, [], float("nan")
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path)
         _restore(nets, state)
         start, roles, first_loss = int(state["step"]), list(state["roles"]), float(state["first_loss"])
     nets.parallel(world, device)
-    if world.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if start == 0:
-            log_path.write_text("step,stage,teacher,terms,lr,seconds\n")
+    run_log = (RunLog(out_dir, ["step", "stage", "teacher", "terms", "lr", "seconds"], start, recipe.output.tensorboard)
+               if world.is_main else None)
     end = min(t.steps, stop_at) if stop_at is not None else t.steps
     per_rank = max(1, recipe.data.batch_size // world.size)
     bar = tqdm(range(start, end), initial=start, total=t.steps, desc=f"distill {recipe.name}",
@@ -213,6 +211,9 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
             if len(roles) <= round_index:
                 name, mae_sr, mae_de = pick_teacher(nets, recipe, batches, round_index)
                 roles.append({"round": round_index, "step": step, "teacher": name, "mae_dsr": mae_sr, "mae_de": mae_de})
+                if run_log:
+                    run_log.scalars(step, {"roles/dsr_teaches": float(name == "dsr"), "roles/mae_dsr": mae_sr,
+                                           "roles/mae_de": mae_de})
             teacher = roles[round_index]["teacher"]
             terms = stage2_step(nets, batch, step, teacher, recipe)
         _advance_schedules(nets)
@@ -220,16 +221,17 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
         if math.isnan(first_loss):
             first_loss = last
         done = step + 1
-        if world.is_main:
+        if run_log:
             bar.set_postfix(teacher=teacher or "-", **{k: f"{v:.4f}" for k, v in terms.items()})
             if done % t.log_every == 0 or done == t.steps:
-                with log_path.open("a", newline="") as handle:
-                    csv.writer(handle).writerow([done, 1 if not teacher else 2, teacher,
-                                                 " ".join(f"{k}={v:.6f}" for k, v in terms.items()),
-                                                 f"{nets.schedulers['dsr'].get_last_lr()[0]:.3g}",
-                                                 f"{time.perf_counter() - began:.1f}"])
+                stage, lr = 1 if not teacher else 2, nets.schedulers["dsr"].get_last_lr()[0]
+                run_log.row([done, stage, teacher, " ".join(f"{k}={v:.6f}" for k, v in terms.items()), f"{lr:.3g}",
+                             f"{time.perf_counter() - began:.1f}"])
+                run_log.scalars(done, {**{f"loss/{k}": v for k, v in terms.items()}, "lr": lr, "stage": stage})
             if done % t.checkpoint_every == 0 or done == end:
                 save_checkpoint(ckpt_path, _state(nets, done, roles, first_loss))
+    if run_log:
+        run_log.close()
     nets.dsr.cpu().eval()
     training = {"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]),
                 "data": batches.description,

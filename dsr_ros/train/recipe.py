@@ -57,6 +57,7 @@ class EvalSection:
 class OutputSection:
     dir: str = "runs/default"
     export: str = ""  # weight file written at the end, e.g. models/dsrnet_lite_x4.safetensors
+    tensorboard: bool = True  # TensorBoard events in DIR/tensorboard beside log.csv (needs the train extra)
 
 
 @dataclass

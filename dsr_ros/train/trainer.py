@@ -1,7 +1,6 @@
 """Supervised L1 training of DSRNet (synthetic scenes or a real data set): seeded, resumable, logged."""
 from __future__ import annotations
 
-import csv
 import math
 import shlex
 import subprocess
@@ -20,11 +19,11 @@ from dsr_ros.train.distributed import data_parallel, init_world, training_device
 from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
 from dsr_ros.train.losses import masked_l1
 from dsr_ros.train.recipe import Recipe
+from dsr_ros.train.run_log import RunLog
 from dsr_ros.upsampler import Upsampler
 from dsr_ros.weights import ModelCard, card_for, load_model, save_model
 
 CHECKPOINT = "checkpoint.safetensors"
-LOG = "log.csv"
 
 
 class TrainingError(RuntimeError):
@@ -105,11 +104,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
         torch.set_rng_state(state["torch_rng"])
         start, first_loss = int(state["step"]), float(state["first_loss"])
     net = data_parallel(model, world, device, find_unused=True)  # under torchrun: rank 0's weights, gradients averaged in backward
-    log_path = out_dir / LOG
-    if world.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if start == 0:
-            log_path.write_text("step,loss,lr,seconds\n")
+    run_log = RunLog(out_dir, ["step", "loss", "lr", "seconds"], start, recipe.output.tensorboard) if world.is_main else None
     loss_value = float("nan")
     model.train()
     end = min(t.steps, stop_at) if stop_at is not None else t.steps
@@ -134,11 +129,13 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
         if not world.is_main:
             continue
         if done % t.log_every == 0 or done == t.steps:
-            with log_path.open("a", newline="") as handle:
-                csv.writer(handle).writerow([done, f"{loss_value:.6f}", f"{scheduler.get_last_lr()[0]:.3g}",
-                                             f"{time.perf_counter() - began:.1f}"])
+            lr = scheduler.get_last_lr()[0]
+            run_log.row([done, f"{loss_value:.6f}", f"{lr:.3g}", f"{time.perf_counter() - began:.1f}"])
+            run_log.scalars(done, {"loss/l1": loss_value, "lr": lr})
         if done % t.checkpoint_every == 0 or done == end:
             save_checkpoint(ckpt_path, _state(model, optimiser, scheduler, done, first_loss))
+    if run_log:
+        run_log.close()
     model.cpu().eval()
     card = card_for(model, training={"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]),
                                      "data": batches.description},
