@@ -30,3 +30,17 @@ def test_ablation_table_and_card(tmp_path):
     assert card.metrics["ablation"]["scenes"] == 2
     shipped, _ = load_model(target)
     assert all(torch.equal(v, before.state_dict()[k]) for k, v in shipped.state_dict().items())
+
+
+def test_a_second_ablation_keeps_the_first_in_history(tmp_path):
+    good, bad = _model(tmp_path, "good", True), _model(tmp_path, "bad", False)
+    target = _model(tmp_path, "shipped", False)
+    first = ablation(without=bad, with_ct=good, scenes=2, size=32)
+    annotate(first, target, bad, good, 2, 32, 1_000_000)
+    second = ablation(without=good, with_ct=bad, scenes=3, size=32)
+    annotate(second, target, good, bad, 3, 32, 1_000_000)
+    annotate(second, target, good, bad, 3, 32, 1_000_000)  # repeating the same ablation adds nothing
+    metrics = read_card(target).metrics
+    assert metrics["heldout_synthetic"]["with_ct"] == second["bicubic"]["with_ct"]
+    assert [h["ablation"]["scenes"] for h in metrics["ablation_history"]] == [2]
+    assert metrics["ablation_history"][0]["heldout_synthetic"]["with_ct"] == first["bicubic"]["with_ct"]

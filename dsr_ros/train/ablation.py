@@ -42,18 +42,24 @@ def annotate(table: dict, target: Path, without: Path, with_ct: Path, scenes: in
     """Record the ablation in `target`'s model card (its weights stay as they are).
 
     `metrics.heldout_synthetic` = {bicubic, without_ct, with_ct}: RMSE mm under the headline
-    protocol; the per-degradation table and where both arms came from go beside it.
+    protocol; the per-degradation table and where both arms came from go beside it. An earlier
+    ablation with other arms moves to `metrics.ablation_history`, so no measurement is lost.
     """
     model, card = load_model(target)
     arms = {name: read_card(path).training.get("recipe", {}) for name, path in (("without_ct", without),
                                                                                  ("with_ct", with_ct))}
-    card.metrics.update({
+    entry = {
         "heldout_synthetic": {k: table[PROTOCOL][k] for k in ("bicubic", "without_ct", "with_ct")},
         "heldout_synthetic_by_degradation": table,
         "ablation": {"scenes": scenes, "size": size, "seed": seed, "protocol": PROTOCOL, "units": "mm RMSE",
                      "steps": {name: recipe.get("train", {}).get("steps") for name, recipe in arms.items()},
                      "recipes": {name: recipe.get("path") for name, recipe in arms.items()}},
-    })
+    }
+    earlier = {k: card.metrics[k] for k in entry if k in card.metrics}
+    if "ablation" in earlier and earlier != entry:
+        history = [h for h in card.metrics.get("ablation_history", []) if h != earlier]
+        card.metrics["ablation_history"] = [*history, earlier]
+    card.metrics.update(entry)
     save_model(target, model, card)
 
 
