@@ -1,6 +1,7 @@
 """Training logs: CSV and TensorBoard agree, a resumed run logs each step once, TensorBoard can be off."""
 import dataclasses
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -38,8 +39,10 @@ def test_resume_after_a_kill_logs_each_step_once(tmp_path):
     run = tmp_path / "run"
     train(recipe, progress=False, stop_at=5)
     shutil.copy(run / "checkpoint.safetensors", tmp_path / "step5.safetensors")
+    time.sleep(1.1)  # TensorBoard orders event files by their names' whole-second timestamps, as across real restarts
     train(recipe, resume=True, progress=False, stop_at=8)
     shutil.copy(tmp_path / "step5.safetensors", run / "checkpoint.safetensors")  # the kill lost steps 6–8
+    time.sleep(1.1)
     train(recipe, resume=True, progress=False)
     assert _csv(run)[:, 0].astype(int).tolist() == list(range(1, 13))
     assert [s for s, _ in _scalars(run, "loss/l1")] == list(range(1, 13))
