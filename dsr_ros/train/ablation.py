@@ -53,6 +53,7 @@ def annotate(table: dict, target: Path, without: Path, with_ct: Path, scenes: in
         "heldout_synthetic_by_degradation": table,
         "ablation": {"scenes": scenes, "size": size, "seed": seed, "protocol": PROTOCOL, "units": "mm RMSE",
                      "steps": {name: recipe.get("train", {}).get("steps") for name, recipe in arms.items()},
+                     "seeds": {name: recipe.get("train", {}).get("seed") for name, recipe in arms.items()},
                      "recipes": {name: recipe.get("path") for name, recipe in arms.items()}},
     }
     earlier = {k: card.metrics[k] for k in entry if k in card.metrics}
