@@ -15,7 +15,7 @@ EVAL_UNITS_NOTE = {"nyu": "(cm) on the standard crop, rows 45:471 and cols 41:60
 
 
 def _train(args: argparse.Namespace) -> int:
-    from dsr_ros.train.distill import train_two_stage
+    from dsr_ros.train.distill import role_summary, train_two_stage
     from dsr_ros.train.recipe import RecipeError, load_recipe
     from dsr_ros.train.trainer import evaluate_and_export, train
 
@@ -34,6 +34,8 @@ def _train(args: argparse.Namespace) -> int:
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 evaluates and writes
         return 0
     print(f"loss {result.first_loss:.4f} -> {result.last_loss:.4f} after {result.steps} steps")
+    if recipe.distill.enabled:
+        print(role_summary(result.card.training.get("roles", [])))
     print(evaluate_and_export(result, recipe))
     if recipe.output.export:
         print(f"wrote {recipe.output.export}")

@@ -107,3 +107,11 @@ def test_export_writes_the_distilled_dsrnet_alone(tmp_path):
     assert card.training["exported_from"]["step"] == 6
     assert Upsampler.from_file(out).upsample(torch.rand(5, 7).numpy().astype("float32") + 1).shape == (20, 28)
     assert main(["export", "--safetensors", str(out)]) == 2
+
+
+def test_role_summary_counts_rounds_and_gives_median_errors():
+    roles = [{"teacher": "dsr", "mae_dsr": 0.01, "mae_de": 0.2}, {"teacher": "de", "mae_dsr": 0.3, "mae_de": 0.1},
+             {"teacher": "dsr", "mae_dsr": 0.02, "mae_de": 0.4}]
+    assert distill.role_summary(roles) == ("stage 2: DSRNet taught 2 of 3 rounds, DENet 1; "
+                                           "median held-back MAE DSRNet 0.0200, DENet 0.2000")
+    assert distill.role_summary([]) == "stage 2: no rounds yet"

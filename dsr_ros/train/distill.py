@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import shlex
+import statistics
 import sys
 import time
 import warnings
@@ -136,6 +137,17 @@ def stage2_step(nets: Nets, batch: Batch, step: int, teacher: str, recipe: Recip
     _check(step, terms)
     _update(nets, trained, loss)
     return {k: float(v.detach()) for k, v in terms.items()}
+
+
+def role_summary(roles: list[dict]) -> str:
+    """One line on who taught in stage 2, with the median held-back MAEs that decided it."""
+    if not roles:
+        return "stage 2: no rounds yet"
+    taught = sum(r["teacher"] == "dsr" for r in roles)
+    mae_dsr = statistics.median(r["mae_dsr"] for r in roles)
+    mae_de = statistics.median(r["mae_de"] for r in roles)
+    return (f"stage 2: DSRNet taught {taught} of {len(roles)} rounds, DENet {len(roles) - taught}; "
+            f"median held-back MAE DSRNet {mae_dsr:.4f}, DENet {mae_de:.4f}")
 
 
 def _task_loss(name: str, depth: torch.Tensor, hr: torch.Tensor, lam: float) -> torch.Tensor:
