@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from dsr_ros.net.blocks import BoundaryHead, ResidualBlock, conv
-from dsr_ros.net.dsrnet import DSRNetConfig, DSRNetOutput
+from dsr_ros.net.dsrnet import DSRNetConfig, DSRNetOutput, FeatureNet
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class DENetConfig:
         return asdict(self)
 
 
-class DENet(nn.Module):
+class DENet(FeatureNet):
     """HR RGB (N×3×H×W in [0, 1]) → HR depth (N×1×H×W, in the normalised depth units).
 
     Three shallow convs, then `stages` stacks of residual blocks at full resolution; each stage's
@@ -51,14 +51,6 @@ class DENet(nn.Module):
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         return self._run(rgb, with_boundary=False).depth
-
-    def forward_features(self, rgb: torch.Tensor, boundary_grad: bool = True) -> DSRNetOutput:
-        """Forward pass that also returns per-stage features and boundary-head depths.
-
-        `boundary_grad=False` keeps the boundary depths out of the autograd graph: a teacher that
-        still trains uses them only as fixed targets, and DDP must not wait for their gradients.
-        """
-        return self._run(rgb, with_boundary=True, boundary_grad=boundary_grad)
 
     def _run(self, rgb: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         x = self.shallow(rgb)

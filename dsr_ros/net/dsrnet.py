@@ -51,7 +51,26 @@ class DSRNetOutput:
                             boundary=[b.detach() for b in self.boundary])
 
 
-class DSRNet(nn.Module):
+class FeatureNet(nn.Module):
+    """A network whose pass can also return per-unit features and boundary-head depths.
+
+    Subclasses implement `_run(x, with_boundary, boundary_grad)` and a `forward` that gives depth
+    only (its argument name is what torch.export and the ONNX export see).
+    """
+
+    def forward_features(self, x: torch.Tensor, boundary_grad: bool = True) -> DSRNetOutput:
+        """Forward pass that also returns per-unit features and boundary-head depths.
+
+        `boundary_grad=False` keeps the boundary depths out of the autograd graph: a teacher that
+        still trains uses them only as fixed targets, and DDP must not wait for their gradients.
+        """
+        return self._run(x, with_boundary=True, boundary_grad=boundary_grad)
+
+    def _run(self, x: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
+        raise NotImplementedError
+
+
+class DSRNet(FeatureNet):
     """LR depth (N×1×h×w, normalised) → HR depth (N×1×sh×sw), a residual over bicubic.
 
     Three shallow convs, `units` up-projections interleaved with down-projections, and a
@@ -77,14 +96,6 @@ class DSRNet(nn.Module):
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         return self._run(lr, with_boundary=False).depth
-
-    def forward_features(self, lr: torch.Tensor, boundary_grad: bool = True) -> DSRNetOutput:
-        """Forward pass that also returns per-unit features and boundary-head depths.
-
-        `boundary_grad=False` keeps the boundary depths out of the autograd graph: a teacher that
-        still trains uses them only as fixed targets, and DDP must not wait for their gradients.
-        """
-        return self._run(lr, with_boundary=True, boundary_grad=boundary_grad)
 
     def _run(self, lr: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         x = self.shallow(lr)
