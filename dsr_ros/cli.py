@@ -27,8 +27,23 @@ def _train(args: argparse.Namespace) -> int:
         recipe.output.dir = args.output_dir
     if args.export is not None:
         recipe.output.export = args.export
+    validation = None
+    if args.validate_on:
+        from dsr_ros.train.validation import Validation
+
+        if args.validate_every < 1:
+            raise CliError(f"--validate-every must be >= 1, got {args.validate_every}")
+        try:
+            validation = Validation.from_folder(args.validate_on, args.validate_every)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"--validate-on {args.validate_on}: {exc}") from None
+    if validation and recipe.distill.enabled:
+        raise CliError("--validate-on works with supervised recipes only (no distill section)")
     try:
-        result = (train_two_stage if recipe.distill.enabled else train)(recipe, resume=args.resume)
+        if recipe.distill.enabled:
+            result = train_two_stage(recipe, resume=args.resume)
+        else:
+            result = train(recipe, resume=args.resume, validation=validation)
     except RecipeError as exc:  # e.g. data.path names no readable data set
         raise CliError(str(exc)) from None
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 evaluates and writes
@@ -103,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     p.add_argument("--output-dir", help="override the recipe's output.dir")
     p.add_argument("--export", help="override the recipe's output.export weight file ('' for none)")
+    p.add_argument("--validate-on", metavar="FOLDER",
+                   help="folder of rgb/ + depth/ pairs scored every --validate-every steps (validation curve)")
+    p.add_argument("--validate-every", type=int, default=1000, metavar="N", help="steps between validation points")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("eval", help="RMSE table (bicubic, bilinear, model) on held-out synthetic scenes or a data set")

@@ -1,7 +1,12 @@
 """Depth frames as numpy arrays: encodings, units, invalid pixels, normalisation and filling.
 
 Conventions (REP 118): `16UC1`/`mono16` are millimetres with 0 invalid; `32FC1` is metres with
-NaN, ±inf or 0 invalid. The network only ever sees depth normalised to [0, 1].
+NaN, ±inf or 0 invalid; a uint16 of 65535 is the saturation sentinel many drivers write
+("too far" or "no return"), so it is invalid too, never a 65.5 m reading.
+
+The network sees log(depth / reference) with the reference the frame's median valid depth
+(`LogDepth`): k·depth gives the same input shifted by log k, which DSRNet passes through
+exactly, and one far pixel can move the median by one rank at most.
 """
 from __future__ import annotations
 
@@ -18,10 +23,12 @@ ENCODING_DTYPES: dict[str, np.dtype] = {
     **dict.fromkeys(MM_ENCODINGS, np.dtype(np.uint16)), **dict.fromkeys(METRE_ENCODINGS, np.dtype(np.float32))
 }
 MAX_MM = 65535
+#: uint16 sentinel for a saturated or missing reading: invalid, like 0.
+SATURATED_MM = 65535
 # Float depth beyond this (metres) is a corrupt value, not a measurement: treated as invalid.
 MAX_VALID_M = 1000.0
-# Below this span (metres) a frame is treated as flat: normalisation would divide by ~0.
-MIN_SPAN_M = 1e-3
+#: Network outputs are clipped to this many e-folds of the reference before exp (no overflow).
+MAX_LOG_RATIO = 12.0
 
 
 def dtype_for_encoding(encoding: str) -> np.dtype:
@@ -38,10 +45,10 @@ def check_depth_dtype(depth: np.ndarray) -> None:
 
 
 def invalid_mask(depth: np.ndarray) -> np.ndarray:
-    """True where the sensor gave no depth: 0 for uint16; NaN, ±inf, <= 0 or absurdly far for float."""
+    """True where the sensor gave no depth: 0 or 65535 for uint16; NaN, ±inf, <= 0 or absurdly far for float."""
     check_depth_dtype(depth)
     if depth.dtype == np.uint16:
-        return depth == 0
+        return (depth == 0) | (depth == SATURATED_MM)
     return ~np.isfinite(depth) | (depth <= 0) | (depth > MAX_VALID_M)
 
 
@@ -62,38 +69,49 @@ def from_metres(metres: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
         return out
     if dtype == np.uint16:
         mm = np.rint(np.nan_to_num(metres, nan=0.0, posinf=0.0, neginf=0.0) * 1000.0)
-        mm[(mm < 1) | (mm > MAX_MM)] = 0
+        mm[(mm < 1) | (mm >= SATURATED_MM)] = 0
         return mm.astype(np.uint16)
     raise TypeError(f"output dtype must be uint16 or float32, got {dtype}")
 
 
-@dataclass(frozen=True)
-class Normalisation:
-    """Affine map between metres and the network's [0, 1] range for one frame."""
+NORMALISATION = {"mode": "log_median"}
 
-    near: float
-    far: float
+
+@dataclass(frozen=True)
+class LogDepth:
+    """The network's representation of one frame: log(depth / reference), reference in metres."""
+
+    reference: float
 
     @classmethod
-    def from_valid(cls, metres: np.ndarray, valid: np.ndarray, depth_range: tuple[float, float] | None = None) -> Normalisation:
-        """From the frame's own valid range, or a fixed (near, far) range when configured."""
-        if depth_range is not None:
-            near, far = float(depth_range[0]), float(depth_range[1])
-        elif valid.any():
-            values = metres[valid]
-            near, far = float(values.min()), float(values.max())
-        else:
-            near, far = 0.0, 1.0
-        if far - near < MIN_SPAN_M:
-            centre = 0.5 * (near + far)
-            near, far = centre - MIN_SPAN_M / 2, centre + MIN_SPAN_M / 2
-        return cls(near, far)
+    def of(cls, metres: np.ndarray, valid: np.ndarray) -> LogDepth:
+        """Reference = median of the valid depths (1 m for a frame with none)."""
+        return cls(float(np.median(metres[valid])) if valid.any() else 1.0)
 
-    def normalise(self, metres: np.ndarray) -> np.ndarray:
-        return ((metres - self.near) / (self.far - self.near)).astype(np.float32)
+    def encode(self, metres: np.ndarray) -> np.ndarray:
+        """Depth in metres → log ratio to the reference (float32)."""
+        return np.log(np.asarray(metres, dtype=np.float32) / np.float32(self.reference)).astype(np.float32)
 
-    def denormalise(self, unit: np.ndarray) -> np.ndarray:
-        return (unit * (self.far - self.near) + self.near).astype(np.float32)
+    def decode(self, log_ratio: np.ndarray) -> np.ndarray:
+        """Log ratio → depth in metres (float32), clipped to ±MAX_LOG_RATIO first."""
+        clipped = np.clip(log_ratio, -MAX_LOG_RATIO, MAX_LOG_RATIO)
+        return (np.exp(clipped) * np.float32(self.reference)).astype(np.float32)
+
+
+def encode_frame(metres: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, LogDepth]:
+    """One LR frame as the network's input: log ratio to its median, holes filled from neighbours."""
+    norm = LogDepth.of(metres, valid)
+    encoded = norm.encode(np.where(valid, metres, norm.reference))
+    return fill_invalid(encoded, valid), norm
+
+
+def in_range(metres: np.ndarray, valid_range: tuple[float, float] | None) -> np.ndarray:
+    """True where depth is finite and inside the configured sensor range (all finite if None)."""
+    finite = np.isfinite(metres)
+    if valid_range is None:
+        return finite
+    with np.errstate(invalid="ignore"):
+        return finite & (metres >= valid_range[0]) & (metres <= valid_range[1])
 
 
 def fill_invalid(values: np.ndarray, valid: np.ndarray) -> np.ndarray:

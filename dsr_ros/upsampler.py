@@ -1,7 +1,8 @@
 """Upsampler: depth array in, depth array out.
 
 The one place that knows the order normalise → fill → pad → infer → crop → denormalise →
-restore invalid. It speaks numpy only; the engine hides torch, TensorRT or onnxruntime.
+restore invalid. Normalisation is `depth.LogDepth` (log ratio to the frame's median), the same
+object the training data uses for its targets. It speaks numpy only; the engine hides torch, TensorRT or onnxruntime.
 """
 from __future__ import annotations
 
@@ -78,15 +79,14 @@ class Upsampler:
             out = self._postprocess(raw, valid, norms, frames.shape[-2:], depth.dtype)
         return out[0] if depth.ndim == 2 else out
 
-    def _preprocess(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[dp.Normalisation]]:
+    def _preprocess(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[dp.LogDepth]]:
+        """Log-ratio input with holes filled; readings outside `depth_range` count as holes."""
         metres = dp.to_metres(frames)
-        valid = ~np.isnan(metres)
+        valid = dp.in_range(metres, self.depth_range)
         batch = np.empty((frames.shape[0], 1, *frames.shape[-2:]), dtype=np.float32)
         norms = []
         for i in range(frames.shape[0]):
-            norm = dp.Normalisation.from_valid(metres[i], valid[i], self.depth_range)
-            unit = np.clip(norm.normalise(np.nan_to_num(metres[i], nan=norm.near)), 0.0, 1.0)
-            batch[i, 0] = dp.fill_invalid(unit, valid[i])
+            batch[i, 0], norm = dp.encode_frame(metres[i], valid[i])
             norms.append(norm)
         return batch, valid, norms
 
@@ -98,19 +98,17 @@ class Upsampler:
             return batch
         return np.pad(batch, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode="edge")
 
-    def _postprocess(self, raw: np.ndarray, valid: np.ndarray, norms: list[dp.Normalisation],
+    def _postprocess(self, raw: np.ndarray, valid: np.ndarray, norms: list[dp.LogDepth],
                      size: tuple[int, int], dtype: np.dtype) -> np.ndarray:
         s = self.scale
         out_h, out_w = size[0] * s, size[1] * s
-        unit = raw[:, 0, :out_h, :out_w]
-        metres = np.empty_like(unit)
+        log_ratio = raw[:, 0, :out_h, :out_w]
+        metres = np.empty_like(log_ratio)
         for i, norm in enumerate(norms):
-            metres[i] = norm.denormalise(np.clip(unit[i], 0.0, None))
-        metres[metres <= 0] = np.nan
-        hr_valid = dp.upsample_mask(valid, s)
+            metres[i] = norm.decode(log_ratio[i])
         no_depth = ~valid.reshape(valid.shape[0], -1).any(axis=1)
         if self.fill_holes:
             metres[no_depth] = np.nan
         else:
-            metres[~hr_valid] = np.nan
+            metres[~dp.upsample_mask(valid, s)] = np.nan
         return dp.from_metres(metres, dtype)

@@ -16,6 +16,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from dsr_ros.atomic import write_atomic
+from dsr_ros.depth import NORMALISATION
 from dsr_ros.net import DSRNet, DSRNetConfig
 
 CARD_KEY = "model_card"
@@ -35,7 +36,7 @@ class ModelCard:
 
     architecture: str
     config: dict
-    normalisation: dict = field(default_factory=lambda: {"mode": "per_frame_minmax", "range": [0.0, 1.0]})
+    normalisation: dict = field(default_factory=lambda: dict(NORMALISATION))
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     commit: str = "unknown"
@@ -116,6 +117,9 @@ def load_model(
         )
     if expected_scale is not None and card.scale != expected_scale:
         raise WeightsError(f"{path}: scale mismatch: expected x{expected_scale}, found x{card.scale}")
+    if card.normalisation.get("mode") != NORMALISATION["mode"]:
+        raise WeightsError(f"{path}: normalisation mismatch: expected {NORMALISATION['mode']!r}, found "
+                           f"{card.normalisation.get('mode')!r} (a model from an older dsr_ros; retrain it)")
     model = build_model(card)
     missing, unexpected = _key_mismatch(model, state)
     if missing or unexpected:

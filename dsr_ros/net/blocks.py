@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # DBPN's (kernel, stride, padding) for the projection convolutions at each scale.
@@ -19,6 +20,21 @@ def conv(in_ch: int, out_ch: int, kernel: int = 3, act: bool = True) -> nn.Seque
     if act:
         layers.append(nn.PReLU(out_ch))
     return nn.Sequential(*layers)
+
+
+class DifferenceConv(nn.Conv2d):
+    """A 3x3 conv whose kernels sum to zero, with edge padding: blind to a constant added to its input.
+
+    DSRNet's first layer: on log depth, a constant is a global scale factor, so the network sees
+    only depth ratios and is exactly scale-equivariant; no far pixel can rescale what it sees.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__(in_ch, out_ch, 3, padding=0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight - self.weight.mean(dim=(1, 2, 3), keepdim=True)
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, self.bias)
 
 
 def projection_geometry(scale: int) -> tuple[int, int, int]:

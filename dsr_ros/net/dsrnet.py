@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dsr_ros.net.blocks import BoundaryHead, DownProjection, UpProjection, conv, projection_geometry
+from dsr_ros.net.blocks import BoundaryHead, DifferenceConv, DownProjection, UpProjection, conv, projection_geometry
 
 # Named sizes: `lite` is the real-time default, `base` follows DBPN's paper-sized defaults.
 VARIANTS: dict[str, dict[str, int]] = {
@@ -71,7 +71,10 @@ class FeatureNet(nn.Module):
 
 
 class DSRNet(FeatureNet):
-    """LR depth (N×1×h×w, normalised) → HR depth (N×1×sh×sw), a residual over bicubic.
+    """LR log depth (N×1×h×w) → HR log depth (N×1×sh×sw), a residual over bicubic.
+
+    Adding a constant c to the input adds exactly c to the output (the first conv is a
+    DifferenceConv, bicubic weights sum to one), so depth k·D in gives k·DSR(D) out.
 
     Three shallow convs, `units` up-projections interleaved with down-projections, and a
     reconstruction conv over the concatenated HR features of every unit.
@@ -84,7 +87,8 @@ class DSRNet(FeatureNet):
             raise ValueError(f"units, features and shallow must be >= 1, got {config}")
         self.config = config
         f = config.features
-        self.shallow = nn.Sequential(conv(1, config.shallow), conv(config.shallow, config.shallow), conv(config.shallow, f, kernel=1))
+        self.shallow = nn.Sequential(DifferenceConv(1, config.shallow), nn.PReLU(config.shallow),
+                                     conv(config.shallow, config.shallow), conv(config.shallow, f, kernel=1))
         self.ups = nn.ModuleList(UpProjection(f, config.scale) for _ in range(config.units))
         self.downs = nn.ModuleList(DownProjection(f, config.scale) for _ in range(config.units - 1))
         self.heads = nn.ModuleList(BoundaryHead(f) for _ in range(config.units))

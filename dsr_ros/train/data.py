@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from dsr_ros.depth import Normalisation, fill_invalid
+from dsr_ros.depth import LogDepth, encode_frame
 from dsr_ros.train.datasets import Sample
 from dsr_ros.train.datasets.sources import open_dataset
 from dsr_ros.train.degrade import degrade
 from dsr_ros.train.recipe import DataSection, Recipe, RecipeError
+from dsr_ros.train.scene_pool import open_pool
 from dsr_ros.train.synthetic import render_scene
 
 if TYPE_CHECKING:
@@ -27,29 +28,27 @@ CROP_TRIES = 20  # draws per batch item before giving up on a mostly invalid dat
 
 @dataclass
 class Batch:
-    """Normalised tensors: lr N×1×h×w (holes filled), hr N×1×H×W (NaN invalid), rgb N×3×H×W, each sample's range."""
+    """Log-ratio tensors: lr N×1×h×w (holes filled), hr N×1×H×W (NaN invalid), rgb N×3×H×W, each sample's reference (m)."""
 
     lr: torch.Tensor
     hr: torch.Tensor
     rgb: torch.Tensor
-    near: torch.Tensor
-    far: torch.Tensor
+    reference: torch.Tensor
 
     def to(self, device: torch.device) -> Batch:
         """The same batch on another device (the trainer's GPU)."""
-        return Batch(*(t.to(device, non_blocking=True) for t in (self.lr, self.hr, self.rgb, self.near, self.far)))
+        return Batch(*(t.to(device, non_blocking=True) for t in (self.lr, self.hr, self.rgb, self.reference)))
 
 
-def make_pair(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, Normalisation]:
-    """Degrade one HR depth map and normalise both sides with the LR frame's own range."""
+def make_pair(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, LogDepth]:
+    """Degrade one HR depth map; encode both sides relative to the LR frame, as the Upsampler does."""
     lr = degrade(hr, scale, kind, rng)
-    valid = np.isfinite(lr)
-    norm = Normalisation.from_valid(lr, valid)
-    lr_unit = fill_invalid(np.clip(norm.normalise(np.nan_to_num(lr, nan=norm.near)), 0, 1), valid)
-    return lr_unit, norm.normalise(hr), norm
+    lr_log, norm = encode_frame(lr, np.isfinite(lr))
+    with np.errstate(invalid="ignore"):
+        return lr_log, norm.encode(hr), norm
 
 
-Item = tuple[np.ndarray, np.ndarray, np.ndarray, Normalisation]
+Item = tuple[np.ndarray, np.ndarray, np.ndarray, LogDepth]
 
 
 def _item(rgb: np.ndarray, depth: np.ndarray, scale: int, degradations: list[str], rng: np.random.Generator) -> Item:
@@ -65,8 +64,7 @@ def _stack(items: list[Item]) -> Batch:
         lr=torch.from_numpy(np.stack(lrs)[:, None]),
         hr=torch.from_numpy(np.stack(hrs)[:, None]),
         rgb=torch.from_numpy(np.ascontiguousarray(np.stack(rgbs), dtype=np.float32)),
-        near=torch.tensor([n.near for n in norms]),
-        far=torch.tensor([n.far for n in norms]),
+        reference=torch.tensor([n.reference for n in norms]),
     )
 
 
@@ -125,8 +123,12 @@ class BatchSource:
     @property
     def description(self) -> str:
         """What the model was trained on, for its model card."""
+        d = self.data
         if self.dataset is None:
             return "synthetic procedural scenes (dsr_ros.train.synthetic)"
+        if d.source == "synthetic3d":
+            return (f"synthetic v2 3D scenes (dsr_ros.train.scenes3d): pool of {d.scenes} at {d.scene_size}px, seeds "
+                    f"{d.pool_seed}..{d.pool_seed + d.scenes - 1}; random {d.patch}px crops, left-right flips")
         split = f", split {self.data.split}" if self.data.split else ""
         return (f"{self.data.source} training data ({len(self.dataset)} images{split}): random {self.data.patch}px "
                 "crops, left-right flips")
@@ -137,6 +139,8 @@ def batch_source(recipe: Recipe) -> BatchSource:
     d = recipe.data
     if d.source == "synthetic":
         return BatchSource(d, recipe.model.scale)
+    if d.source == "synthetic3d":
+        return BatchSource(d, recipe.model.scale, open_pool(d.cache, d.scenes, d.scene_size, d.pool_seed, d.workers))
     try:
         dataset = open_dataset(d.source, d.path, "train", d.split or None)
     except (OSError, ValueError) as exc:

@@ -3,7 +3,11 @@
 A real sensor is not one resampling kernel, so training mixes several and every accuracy figure
 is reported under at least two: anti-aliased bicubic (the papers' protocol) and point-sampled
 bicubic (OpenCV INTER_CUBIC downscaling, aliased). `nearest` is plain subsampling; `sensor`
-adds depth-dependent noise, quantisation and ToF/stereo-like holes on top of it.
+adds depth-dependent noise, quantisation and holes on top of it. `stereo` and `tof` model the
+two common depth sensors at their own (low) resolution: occlusion shadows, disparity quantisation
+(error growing with z²) and speckle for stereo; flying pixels at edges, noise growing with
+distance and multipath near concave corners for time of flight; both lose returns in blobs
+(dark or specular surfaces) and beyond their range. Holes are the normal case, not an exception.
 
 Ground truth with holes (real data sets) is hole-filled before resampling, so one invalid HR
 pixel does not blank a whole kernel footprint; an LR pixel is invalid when most of its HR block is.
@@ -17,8 +21,8 @@ import torch.nn.functional as F
 
 from dsr_ros.depth import fill_invalid
 
-DEGRADATIONS = ("bicubic", "bicubic_aliased", "nearest", "sensor")
-EVAL_DEGRADATIONS = ("bicubic", "bicubic_aliased")
+DEGRADATIONS = ("bicubic", "bicubic_aliased", "nearest", "sensor", "stereo", "tof")
+EVAL_DEGRADATIONS = ("bicubic", "bicubic_aliased", "nearest", "stereo", "tof")
 
 
 def bicubic_antialiased(hr: np.ndarray, scale: int) -> np.ndarray:
@@ -55,6 +59,54 @@ def sensor(hr: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
     return lr.astype(np.float32)
 
 
+def _focal_px(shape: tuple[int, int], rng: np.random.Generator) -> float:
+    """A plausible focal length in LR pixels (field of view 45-80 degrees)."""
+    return float(rng.uniform(0.6, 1.2) * max(shape))
+
+
+def _blobs(shape: tuple[int, int], rng: np.random.Generator, coverage: float) -> np.ndarray:
+    """Smooth random blobs covering about `coverage` of the frame (missing returns on dark or shiny surfaces)."""
+    if coverage <= 0:
+        return np.zeros(shape, bool)
+    cells = int(rng.integers(3, 9))
+    noise = cv2.resize(rng.random((cells, cells)).astype(np.float32), shape[::-1], interpolation=cv2.INTER_CUBIC)
+    return noise > np.quantile(noise, 1.0 - coverage)
+
+
+def stereo(hr: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
+    """An active stereo sensor at LR resolution: shadows left of foreground edges, quantised disparity, speckle."""
+    lr = nearest(hr, scale).astype(np.float32)
+    f, baseline = _focal_px(lr.shape, rng), float(rng.uniform(0.04, 0.12))
+    disparity = f * baseline / lr
+    # A pixel is occluded from the right camera when a pixel to its right lands at or left of it there.
+    right_x = np.arange(lr.shape[1], dtype=np.float32)[None, :] - disparity
+    left_of_next = np.minimum.accumulate(right_x[:, ::-1], axis=1)[:, ::-1]
+    shadow = np.zeros_like(lr, bool)
+    shadow[:, :-1] = left_of_next[:, 1:] < right_x[:, :-1] - 0.5
+    subpixel = float(rng.choice([4.0, 8.0, 16.0]))
+    noisy = disparity + rng.normal(0.0, rng.uniform(0.02, 0.15), lr.shape).astype(np.float32)
+    quantised = np.maximum(np.round(noisy * subpixel) / subpixel, 1.0 / subpixel)
+    out = (f * baseline / quantised).astype(np.float32)
+    speckle = cv2.dilate((rng.random(lr.shape) < rng.uniform(0.0, 0.01)).astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
+    holes = shadow | speckle | _blobs(lr.shape, rng, rng.uniform(0.0, 0.06)) | (out > rng.uniform(6.0, 12.0))
+    out[holes] = np.nan
+    return out
+
+
+def time_of_flight(hr: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
+    """A ToF sensor at LR resolution: pixel = mean over its footprint (flying pixels), noise ∝ z, multipath."""
+    h, w = hr.shape
+    lr = cv2.resize(hr, (w // scale, h // scale), interpolation=cv2.INTER_AREA).astype(np.float32)
+    concave = np.maximum(lr - cv2.GaussianBlur(lr, (0, 0), 2.0), 0.0)
+    lr = lr + rng.uniform(0.0, 0.5) * concave
+    lr = lr + rng.normal(0.0, 1.0, lr.shape).astype(np.float32) * (rng.uniform(0.001, 0.008) * lr + 0.001)
+    lr = np.round(lr * 1000.0) / 1000.0
+    far_drop = (lr > rng.uniform(4.0, 9.0)) & (rng.random(lr.shape) < 0.7)
+    holes = far_drop | _blobs(lr.shape, rng, rng.uniform(0.0, 0.06)) | (rng.random(lr.shape) < rng.uniform(0.0, 0.005))
+    lr[holes] = np.nan
+    return lr.astype(np.float32)
+
+
 def degrade(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator | None = None) -> np.ndarray:
     """LR depth in metres (NaN = hole) from HR depth in metres (NaN = unknown), by the named degradation."""
     valid = np.isfinite(hr)
@@ -69,8 +121,9 @@ def degrade(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator | No
         lr = bicubic_aliased(hr, scale)
     elif kind == "nearest":
         lr = nearest(hr, scale)
-    elif kind == "sensor":
-        lr = sensor(hr, scale, rng if rng is not None else np.random.default_rng(0))
+    elif kind in ("sensor", "stereo", "tof"):
+        model = {"sensor": sensor, "stereo": stereo, "tof": time_of_flight}[kind]
+        lr = model(hr, scale, rng if rng is not None else np.random.default_rng(0))
     else:
         raise ValueError(f"degradation must be one of {', '.join(DEGRADATIONS)}, got {kind!r}")
     lr = lr.astype(np.float32)

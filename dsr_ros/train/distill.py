@@ -93,7 +93,7 @@ def _update(nets: Nets, names: tuple[str, ...], loss: torch.Tensor) -> None:
 
 def stage1_step(nets: Nets, batch: Batch, step: int, recipe: Recipe) -> dict[str, float]:
     """Each network on its own task: L_DSR = L1 for DSRNet, L_DE for DENet."""
-    terms = {"dsr_l1": losses.masked_l1(nets.depth("dsr", batch.lr), batch.hr),
+    terms = {"dsr_l1": losses.ratio_l1(nets.depth("dsr", batch.lr), batch.hr),
              "de_task": losses.de_loss(nets.depth("de", batch.rgb), batch.hr, recipe.distill.lam)}
     _check(step, terms)
     _update(nets, ("dsr", "de"), terms["dsr_l1"] + terms["de_task"])
@@ -151,8 +151,8 @@ def role_summary(roles: list[dict]) -> str:
 
 
 def _task_loss(name: str, depth: torch.Tensor, hr: torch.Tensor, lam: float) -> torch.Tensor:
-    """L_DSR (masked L1) for DSRNet, L_DE for DENet."""
-    return losses.masked_l1(depth, hr) if name == "dsr" else losses.de_loss(depth, hr, lam)
+    """L_DSR (L1 on depth ratios) for DSRNet, L_DE for DENet."""
+    return losses.ratio_l1(depth, hr) if name == "dsr" else losses.de_loss(depth, hr, lam)
 
 
 def _advance_schedules(nets: Nets) -> None:

@@ -16,6 +16,7 @@ from dsr_ros.depth import fill_invalid
 from dsr_ros.train.datasets import Sample
 from dsr_ros.train.degrade import EVAL_DEGRADATIONS, degrade
 from dsr_ros.train.paper_units import PaperUnits
+from dsr_ros.train.scenes3d import scene3d_for_seed
 from dsr_ros.train.synthetic import scene_for_seed
 from dsr_ros.upsampler import Upsampler
 
@@ -44,23 +45,79 @@ def classical_upsample(lr_m: np.ndarray, scale: int, interpolation: int) -> np.n
     return out
 
 
-def heldout_scenes(count: int, size: int, seed: int) -> list[np.ndarray]:
-    """The fixed held-out HR depth maps (metres)."""
-    return [scene_for_seed(seed + i, size, size).depth for i in range(count)]
+def heldout_scenes(count: int, size: int, seed: int, generator: str = "synthetic3d") -> list[np.ndarray]:
+    """The fixed held-out HR depth maps (metres, NaN where nothing was hit): v2 scenes unless named."""
+    render = scene3d_for_seed if generator == "synthetic3d" else scene_for_seed
+    return [render(seed + i, size, size).depth for i in range(count)]
 
 
-def evaluate(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample], degradations: tuple[str, ...] = EVAL_DEGRADATIONS,
-             progress: bool = False, units: PaperUnits | None = None) -> dict[str, dict[str, float]]:
-    """{degradation: {method: RMSE mm}} over all scenes (pixel-weighted); with `units` also `<method>_<unit>`."""
+EDGE_BAND_PX = 3  # pixels within this distance of a depth discontinuity are the edge band
+EDGE_JUMP = 0.05  # neighbours whose depths differ by more than this fraction form a discontinuity
+OFF_FRACTION = 0.05  # a pixel is "off" when its error exceeds this fraction of its true depth
+
+
+def edge_band(truth_m: np.ndarray, width: int = EDGE_BAND_PX) -> np.ndarray:
+    """True within `width` pixels of a ground-truth depth discontinuity (a jump > 5 % between neighbours)."""
+    filled = np.nan_to_num(truth_m, nan=0.0)
+    jump = np.zeros(truth_m.shape, bool)
+    for axis in (0, 1):
+        a, b = np.swapaxes(filled, 0, axis)[:-1], np.swapaxes(filled, 0, axis)[1:]
+        step = (np.abs(a - b) > EDGE_JUMP * np.minimum(a, b)) & (a > 0) & (b > 0)
+        view = np.swapaxes(jump, 0, axis)
+        view[:-1] |= step
+        view[1:] |= step
+    kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
+    return cv2.dilate(jump.astype(np.uint8), kernel) > 0
+
+
+class ErrorSums:
+    """Running sums for RMSE and MAE overall, in the edge band and in smooth regions, and the 5 % share."""
+
+    FIELDS = ("sq", "abs", "n", "edge_sq", "edge_n", "smooth_sq", "smooth_n", "off")
+
+    def __init__(self) -> None:
+        self.sums = dict.fromkeys(self.FIELDS, 0.0)
+
+    def add(self, prediction_m: np.ndarray, truth_m: np.ndarray, band: np.ndarray) -> None:
+        """Pixels finite in both maps; errors in mm."""
+        valid = np.isfinite(prediction_m) & np.isfinite(truth_m)
+        err = (prediction_m[valid].astype(np.float64) - truth_m[valid]) * 1000.0
+        in_band = band[valid]
+        s = self.sums
+        s["sq"] += float(np.sum(err**2))
+        s["abs"] += float(np.sum(np.abs(err)))
+        s["n"] += err.size
+        s["edge_sq"] += float(np.sum(err[in_band] ** 2))
+        s["edge_n"] += int(in_band.sum())
+        s["smooth_sq"] += float(np.sum(err[~in_band] ** 2))
+        s["smooth_n"] += int((~in_band).sum())
+        s["off"] += int(np.sum(np.abs(err) > OFF_FRACTION * truth_m[valid] * 1000.0))
+
+    def summary(self) -> dict[str, float]:
+        """rmse, mae, edge_rmse, smooth_rmse (mm) and off5 (percent of pixels)."""
+        s = self.sums
+        n = max(s["n"], 1)
+        return {"rmse": float(np.sqrt(s["sq"] / n)), "mae": s["abs"] / n,
+                "edge_rmse": float(np.sqrt(s["edge_sq"] / max(s["edge_n"], 1))),
+                "smooth_rmse": float(np.sqrt(s["smooth_sq"] / max(s["smooth_n"], 1))), "off5": 100.0 * s["off"] / n}
+
+
+def evaluate_detailed(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample],
+                      degradations: tuple[str, ...] = EVAL_DEGRADATIONS, progress: bool = False,
+                      units: PaperUnits | None = None) -> dict[str, dict[str, dict[str, float]]]:
+    """{degradation: {method: {rmse, mae, edge_rmse, smooth_rmse, off5[, rmse_<unit>]}}}, pixel-weighted over scenes.
+
+    Every method is scored on the same pixels: valid in the ground truth and predicted by all methods.
+    """
     from tqdm import tqdm
 
     scale = upsampler.scale
-    columns = [*METHODS, *(f"{m}_{units.unit}" for m in METHODS)] if units else list(METHODS)
-    sums = {kind: dict.fromkeys(columns, 0.0) for kind in degradations}
-    counts = {kind: dict.fromkeys(columns, 0) for kind in degradations}
+    sums = {kind: {m: ErrorSums() for m in METHODS} for kind in degradations}
+    unit_sums = {kind: {m: [0.0, 0] for m in METHODS} for kind in degradations}
     for i, scene in enumerate(tqdm(scenes, desc=f"eval x{scale}", disable=not progress, leave=False)):
         hr = scene.depth if isinstance(scene, Sample) else scene
         hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+        band = edge_band(hr)
         for kind in degradations:
             lr = degrade(hr, scale, kind, np.random.default_rng(i))
             predictions = {
@@ -71,14 +128,27 @@ def evaluate(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample], degrad
             scored = np.isfinite(hr) & np.logical_and.reduce([np.isfinite(p) for p in predictions.values()])
             truth = np.where(scored, hr, np.nan)
             for method, prediction in predictions.items():
-                errors = {method: rmse_mm(prediction, truth)}
+                sums[kind][method].add(prediction, truth, band)
                 if units:
-                    errors[f"{method}_{units.unit}"] = squared_error(units.convert(prediction, scene),
-                                                                     units.convert(truth, scene))
-                for column, (sq, n) in errors.items():
-                    sums[kind][column] += sq
-                    counts[kind][column] += n
-    return {kind: {c: float(np.sqrt(sums[kind][c] / max(counts[kind][c], 1))) for c in columns} for kind in degradations}
+                    sq, n = squared_error(units.convert(prediction, scene), units.convert(truth, scene))
+                    unit_sums[kind][method][0] += sq
+                    unit_sums[kind][method][1] += n
+    table = {kind: {m: sums[kind][m].summary() for m in METHODS} for kind in degradations}
+    if units:
+        for kind in degradations:
+            for m in METHODS:
+                sq, n = unit_sums[kind][m]
+                table[kind][m][f"rmse_{units.unit}"] = float(np.sqrt(sq / max(n, 1)))
+    return table
+
+
+def evaluate(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample], degradations: tuple[str, ...] = EVAL_DEGRADATIONS,
+             progress: bool = False, units: PaperUnits | None = None) -> dict[str, dict[str, float]]:
+    """{degradation: {method: RMSE mm}} over all scenes (pixel-weighted); with `units` also `<method>_<unit>`."""
+    detailed = evaluate_detailed(upsampler, scenes, degradations, progress, units)
+    return {kind: {**{m: rows[m]["rmse"] for m in METHODS},
+                   **({f"{m}_{units.unit}": rows[m][f"rmse_{units.unit}"] for m in METHODS} if units else {})}
+            for kind, rows in detailed.items()}
 
 
 def format_table(table: dict[str, dict[str, float]], scale: int) -> str:
@@ -93,4 +163,17 @@ def format_table(table: dict[str, dict[str, float]], scale: int) -> str:
         cells = [kind, f"{row['bicubic']:.1f}", f"{row['bilinear']:.1f}", f"{row['model']:.1f}", f"{gain:.2f}×",
                  *(f"{row[c]:.2f}" for c in extra)]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def format_breakdown(table: dict[str, dict[str, dict[str, float]]], scale: int) -> str:
+    """Where the error is: per degradation and method, RMSE and MAE overall, edge band and smooth RMSE, 5 % share."""
+    names = {"bicubic": "bicubic", "bilinear": "bilinear", "model": "DSRNet"}
+    lines = [f"| x{scale} degradation | method | RMSE | MAE | edge-band RMSE | smooth RMSE | off > 5 % | RMSE ÷ bicubic |",
+             "|---|---|---|---|---|---|---|---|"]
+    for kind, rows in table.items():
+        for method, row in rows.items():
+            ratio = row["rmse"] / rows["bicubic"]["rmse"] if rows["bicubic"]["rmse"] > 0 else float("nan")
+            lines.append(f"| {kind} | {names[method]} | {row['rmse']:.1f} | {row['mae']:.1f} | {row['edge_rmse']:.1f} | "
+                         f"{row['smooth_rmse']:.1f} | {row['off5']:.2f} % | {ratio:.3f} |")
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """Training losses: task losses (L1, SSIM), cross-task distillation and the structure loss.
 
-All take N×1×H×W depth tensors in the normalised units, with NaN marking invalid ground truth.
+All take N×1×H×W depth tensors in the network's units (log ratio to the LR frame's median depth,
+see depth.LogDepth), with NaN marking invalid ground truth.
 
 Affinity memory: each affinity matrix is P²×P² per sample, so one network's matrices cost
 N·units·P⁴·4 bytes in float32 (twice that for student and teacher, again for autograd).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from dsr_ros.depth import MAX_LOG_RATIO
 from dsr_ros.net.dsrnet import DSRNetOutput
 
 AFFINITY_POOL = 16
@@ -27,6 +29,15 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     mask = valid_mask(target)
     diff = (pred - torch.where(mask, target, pred.detach())).abs()
     return (diff * mask).sum() / mask.sum().clamp(min=1)
+
+
+def ratio_l1(pred_log: torch.Tensor, target_log: torch.Tensor) -> torch.Tensor:
+    """DSRNet's task loss: L1 between depths as ratios to the frame's median (exp of log ratios).
+
+    Unlike L1 on log depth, far pixels weigh in proportion to their depth, as they do in RMSE (mm).
+    """
+    clipped = pred_log.clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO)
+    return masked_l1(torch.exp(clipped), torch.exp(target_log))
 
 
 def _gaussian_window(size: int, sigma: float, device: torch.device, dtype: torch.dtype) -> torch.Tensor:

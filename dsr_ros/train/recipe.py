@@ -9,7 +9,8 @@ import yaml
 from dsr_ros.train.datasets.sources import DATASETS
 from dsr_ros.train.degrade import DEGRADATIONS
 
-SOURCES = ("synthetic", *DATASETS)
+SOURCES = ("synthetic", "synthetic3d", *DATASETS)
+GENERATORS = ("synthetic", "synthetic3d")
 TEACHER_UPDATES = ("frozen", "task")
 
 
@@ -25,12 +26,19 @@ class ModelSection:
 
 @dataclass
 class DataSection:
-    source: str = "synthetic"  # or a real data set: nyu, middlebury, folder (training crops from data.path)
+    # synthetic (v1, image-space shapes), synthetic3d (v2: ray-cast rooms, tabletops, corridors, yards,
+    # from a pool rendered once into data.cache), or a real data set: nyu, middlebury, folder.
+    source: str = "synthetic"
     path: str = ""  # the .mat file (nyu) or folder (middlebury, folder)
     split: str = ""  # nyu only: splits.mat or 0-based indices; default: the first 1000 images train
     patch: int = 96  # HR patch side in pixels
     batch_size: int = 16
     degradations: list[str] = field(default_factory=lambda: list(DEGRADATIONS))
+    scenes: int = 2000  # synthetic3d: scenes in the pool (seeds pool_seed, pool_seed + 1, ...)
+    scene_size: int = 256  # synthetic3d: side of each pool scene in pixels
+    pool_seed: int = 0  # synthetic3d: first scene seed (held-out sets start at 1000000)
+    cache: str = "runs/scene_pool"  # synthetic3d: where the rendered pool is kept and reused
+    workers: int = 1  # synthetic3d: processes rendering the pool the first time
 
 
 @dataclass
@@ -48,6 +56,7 @@ class TrainSection:
 
 @dataclass
 class EvalSection:
+    generator: str = "synthetic3d"  # the held-out scenes: synthetic3d (v2) or synthetic (v1)
     scenes: int = 24
     size: int = 192
     seed: int = 1_000_000
@@ -146,7 +155,12 @@ def validate(recipe: Recipe) -> None:
         raise RecipeError(f"data.degradations must be a non-empty subset of {list(DEGRADATIONS)}, got {d.degradations}")
     if d.source not in SOURCES:
         raise RecipeError(f"data.source must be one of {list(SOURCES)}, got {d.source!r}")
-    if d.source != "synthetic" and not d.path:
+    if d.source == "synthetic3d" and not (d.patch <= d.scene_size and d.scenes >= 1 and d.workers >= 1):
+        raise RecipeError(f"data.scene_size ({d.scene_size}) must be >= data.patch ({d.patch}); data.scenes and "
+                          "data.workers >= 1")
+    if recipe.eval.generator not in GENERATORS:
+        raise RecipeError(f"eval.generator must be one of {list(GENERATORS)}, got {recipe.eval.generator!r}")
+    if d.source not in ("synthetic", "synthetic3d") and not d.path:
         raise RecipeError(f"data.path is required with data.source {d.source!r} (the data set's file or folder)")
     if d.split and d.source != "nyu":
         raise RecipeError(f"data.split is only for data.source 'nyu', got source {d.source!r}")

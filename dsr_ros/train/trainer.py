@@ -17,9 +17,10 @@ from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
 from dsr_ros.train.data import batch_source
 from dsr_ros.train.distributed import data_parallel, init_world, training_device
 from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
-from dsr_ros.train.losses import masked_l1
+from dsr_ros.train.losses import ratio_l1
 from dsr_ros.train.recipe import Recipe
 from dsr_ros.train.run_log import RunLog
+from dsr_ros.train.validation import Validation, read_curve, write_row
 from dsr_ros.upsampler import Upsampler
 from dsr_ros.weights import ModelCard, card_for, load_model, save_model
 
@@ -68,15 +69,27 @@ def build_model(recipe: Recipe) -> DSRNet:
     return DSRNet(replace(config, **overrides) if overrides else config)
 
 
-def _state(model: nn.Module, optimiser: torch.optim.Optimizer, scheduler, step: int, first_loss: float) -> dict:
+def _state(model: nn.Module, optimiser: torch.optim.Optimizer, scheduler, step: int, first_loss: float,
+           seconds: float) -> dict:
     return {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-            "torch_rng": torch.get_rng_state(), "step": step, "first_loss": first_loss}
+            "torch_rng": torch.get_rng_state(), "step": step, "first_loss": first_loss, "seconds": seconds}
 
 
-def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: int | None = None) -> TrainResult:
+def _validate(model: DSRNet, validation: Validation, out_dir: Path, step: int) -> None:
+    """One point of the validation curve (the model goes back to training mode afterwards)."""
+    model.eval()
+    with torch.no_grad():
+        scores = validation.score(Upsampler.from_model(model, card_for(model)))
+    model.train()
+    write_row(out_dir, {"step": step, **{k: round(v, 2) for k, v in scores.items()}})
+
+
+def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: int | None = None,
+          validation: Validation | None = None) -> TrainResult:
     """Run (or resume) a recipe, writing checkpoints and the CSV log.
 
     `stop_at` ends the run after that many steps in total, checkpointed (a planned interruption).
+    `validation` scores the model every `validation.every` steps into validation.csv and the card.
     """
     from tqdm import tqdm
 
@@ -94,7 +107,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: lr_factor(s, recipe))
-    start, first_loss = 0, float("nan")
+    start, first_loss, seconds_before = 0, float("nan"), 0.0
     ckpt_path = out_dir / CHECKPOINT
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path)
@@ -103,6 +116,9 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         start, first_loss = int(state["step"]), float(state["first_loss"])
+        seconds_before = float(state.get("seconds", 0.0))
+    if validation and start == 0:
+        (out_dir / "validation.csv").unlink(missing_ok=True)
     net = data_parallel(model, world, device, find_unused=True)  # under torchrun: rank 0's weights, gradients averaged in backward
     run_log = RunLog(out_dir, ["step", "loss", "lr", "seconds"], start, recipe.output.tensorboard) if world.is_main else None
     loss_value = float("nan")
@@ -114,7 +130,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     began = time.perf_counter()
     for step in bar:
         batch = batches(t.seed, step * world.size + world.rank, per_rank).to(device)
-        loss = masked_l1(net(batch.lr), batch.hr)
+        loss = ratio_l1(net(batch.lr), batch.hr)
         if not torch.isfinite(loss):
             raise TrainingError(f"non-finite loss at step {step}: term 'l1' = {loss.item()}")
         optimiser.zero_grad(set_to_none=True)
@@ -132,14 +148,20 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
             lr = scheduler.get_last_lr()[0]
             run_log.row([done, f"{loss_value:.6f}", f"{lr:.3g}", f"{time.perf_counter() - began:.1f}"])
             run_log.scalars(done, {"loss/l1": loss_value, "lr": lr})
+        if validation and (done % validation.every == 0 or done == t.steps):
+            _validate(model, validation, out_dir, done)
         if done % t.checkpoint_every == 0 or done == end:
-            save_checkpoint(ckpt_path, _state(model, optimiser, scheduler, done, first_loss))
+            seconds = seconds_before + time.perf_counter() - began
+            save_checkpoint(ckpt_path, _state(model, optimiser, scheduler, done, first_loss, seconds))
     if run_log:
         run_log.close()
     model.cpu().eval()
-    card = card_for(model, training={"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]),
-                                     "data": batches.description},
-                    commit=git_commit())
+    training = {"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]), "data": batches.description,
+                "steps": end, "wall_seconds": round(seconds_before + time.perf_counter() - began, 1)}
+    if validation:
+        training["validation"] = {"scenes": validation.source, "every": validation.every,
+                                  "curve": read_curve(out_dir, up_to=end)}
+    card = card_for(model, training=training, commit=git_commit())
     return TrainResult(model=model, card=card, last_loss=loss_value, first_loss=first_loss, steps=end)
 
 
@@ -147,9 +169,9 @@ def evaluate_and_export(result: TrainResult, recipe: Recipe, progress: bool = Tr
     """Evaluate on the held-out set, store the table in the card, write the weight file."""
     e = recipe.eval
     upsampler = Upsampler.from_model(result.model, result.card)
-    table = evaluate(upsampler, heldout_scenes(e.scenes, e.size, e.seed), progress=progress)
+    table = evaluate(upsampler, heldout_scenes(e.scenes, e.size, e.seed, e.generator), progress=progress)
     result.card.metrics = {"heldout_synthetic_rmse_mm": table,
-                           "heldout": {"scenes": e.scenes, "size": e.size, "seed": e.seed}}
+                           "heldout": {"scenes": e.scenes, "size": e.size, "seed": e.seed, "generator": e.generator}}
     text = format_table(table, recipe.model.scale)
     if recipe.output.export:
         save_model(recipe.output.export, result.model, result.card)
