@@ -16,7 +16,7 @@ from dsr_ros.atomic import write_atomic
 from dsr_ros.train.datasets import Sample
 from dsr_ros.train.scenes3d import scene3d_for_seed
 
-POOL_VERSION = 1
+POOL_VERSION = 2
 
 
 def _render(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from dsr_ros.train.synthetic import Scene
 MIN_DEPTH_M, MAX_DEPTH_M = 0.3, 10.0
 LAYOUTS = ("room", "tabletop", "corridor", "yard")
 TEXTURES = ("flat", "stripes", "checker", "grain")
+SENSOR_WIDTH = 640  # scenes are windows of a camera this wide (pixels)
 UP_TO_DOWN = np.diag([1.0, -1.0, 1.0]).astype(np.float32)  # world y is up, camera y is down
 
 
@@ -449,13 +450,21 @@ def _albedo(b: Builder, material: np.ndarray, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def render_scene3d(rng: np.random.Generator, height: int, width: int, layout: str | None = None) -> Scene:
-    """One v2 scene: depth in metres (NaN where nothing in 0.3-10 m was hit) and shaded RGB in [0, 1]."""
+def render_scene3d(rng: np.random.Generator, height: int, width: int, layout: str | None = None,
+                   sensor_width: int = SENSOR_WIDTH) -> Scene:
+    """One v2 scene: depth in metres (NaN where nothing in 0.3-10 m was hit) and shaded RGB in [0, 1].
+
+    The image is a height×width window at a random place of a sensor_width×(3/4 sensor_width) camera
+    with a focal length of 0.8-1.1 sensor widths (like 640x480 depth cameras, f = 500-700 px), so a
+    small render has the pixel scale of a real frame's crop rather than a shrunken whole view.
+    """
     b = Builder(rng)
     layout = layout or str(rng.choice(LAYOUTS, p=[0.4, 0.3, 0.15, 0.15]))
     position, yaw, pitch, roll = LAYOUT_BUILDERS[layout](b)
-    f = rng.uniform(0.6, 1.3) * max(height, width)
-    camera = Pinhole(f, f, (width - 1) / 2 + rng.uniform(-2, 2), (height - 1) / 2 + rng.uniform(-2, 2), width, height)
+    full_w, full_h = max(sensor_width, width), max(sensor_width * 3 // 4, height)
+    f = rng.uniform(0.8, 1.1) * full_w
+    left, top = rng.uniform(0, full_w - width), rng.uniform(0, full_h - height)
+    camera = Pinhole(f, f, (full_w - 1) / 2 - left, (full_h - 1) / 2 - top, width, height)
     result = render(camera, b.camera_frame(position.astype(np.float32), yaw, pitch, roll))
     depth = result.depth
     depth[(depth < MIN_DEPTH_M) | (depth > MAX_DEPTH_M) | ~np.isfinite(depth)] = np.nan
