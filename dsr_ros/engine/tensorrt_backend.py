@@ -219,7 +219,3 @@ class TensorRTEngine(InferenceEngine):
         if y.dtype != self.dtype:
             raise RuntimeError(f"TensorRT engine returned {y.dtype} for a {self.precision} graph ({self.engine_path})")
         return y.float().cpu().numpy()
-
-    def describe(self) -> dict:
-        shapes = self.shapes.tag() if self.shapes else None
-        return {**super().describe(), "shapes": shapes, "engine_path": str(self.engine_path) if self.engine_path else None}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from dsr_ros.camera import SCALES
 from dsr_ros.train.datasets.sources import DATASETS
 from dsr_ros.train.degrade import DEGRADATIONS
 
@@ -139,8 +140,8 @@ def load_recipe(path: str | Path) -> Recipe:
 
 def validate(recipe: Recipe) -> None:
     m, d, t = recipe.model, recipe.data, recipe.train
-    if m.scale not in (2, 4, 8, 16):
-        raise RecipeError(f"model.scale must be one of [2, 4, 8, 16], got {m.scale}")
+    if m.scale not in SCALES:
+        raise RecipeError(f"model.scale must be one of {list(SCALES)}, got {m.scale}")
     bad = [k for k in d.degradations if k not in DEGRADATIONS]
     if bad or not d.degradations:
         raise RecipeError(f"data.degradations must be a non-empty subset of {list(DEGRADATIONS)}, got {d.degradations}")

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dsr_ros.cli_errors import CliError
-from dsr_ros.cli_model import add_model_arguments, model_from_args
+from dsr_ros.cli.common import CliError, add_device_argument, add_model_arguments, model_from_args
 from dsr_ros.engine.base import EngineUnavailable
 from dsr_ros.engine.cache import ShapeRange, default_cache_dir
 from dsr_ros.net import DSRNet
@@ -33,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-height", type=int, help="build a min/opt/max profile up to this height (default: static)")
     parser.add_argument("--max-width", type=int, help="build a min/opt/max profile up to this width (default: static)")
     parser.add_argument("--precision", choices=("fp16", "fp32"), default="fp16", help="default fp16")
-    parser.add_argument("--device", default="cuda", help="CUDA device (default cuda)")
+    add_device_argument(parser, default="cuda", help="CUDA device (default cuda)")
     parser.add_argument("--cache-dir", type=Path, help=f"engine cache (default {default_cache_dir()})")
     parser.set_defaults(func=run)
 

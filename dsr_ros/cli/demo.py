@@ -8,9 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dsr_ros.cli_errors import CliError
+from dsr_ros.cli.common import CliError, add_runtime_arguments
 
-SAMPLE = Path(__file__).resolve().parent / "data" / "sample_depth.png"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_depth.png"
 
 
 def _figure(path: Path, panels: dict[str, np.ndarray], error: np.ndarray, title: str) -> None:
@@ -80,11 +80,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from dsr_ros.engine import BACKENDS
-
     p = sub.add_parser("demo", help="run the shipped x4 model on the bundled sample scene and write a picture")
     p.add_argument("--out", default="demo_output", help="folder for demo.png")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--backend", default="auto", choices=BACKENDS, help="inference back end")
+    add_runtime_arguments(p)
     p.add_argument("--repeat", type=int, default=5, help="timed runs per degradation")
     p.set_defaults(func=run)
