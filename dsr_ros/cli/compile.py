@@ -11,15 +11,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from dsr_ros.cli.common import CliError, add_device_argument, add_model_arguments, model_from_args
 from dsr_ros.engine.base import EngineUnavailable
 from dsr_ros.engine.cache import ShapeRange, default_cache_dir
-from dsr_ros.net import DSRNet
-
-#: Largest tolerated max |TensorRT − PyTorch fp32| relative to the output range, per precision.
-PARITY_TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,15 +46,8 @@ def shapes_from_args(args: argparse.Namespace) -> ShapeRange:
         raise CliError(f"--max-height/--max-width must be >= --height/--width: {exc}") from None
 
 
-def parity_error(engine_out: np.ndarray, model: DSRNet, x: np.ndarray) -> float:
-    """max |engine − PyTorch fp32| / max |PyTorch fp32| on the same input."""
-    with torch.inference_mode():
-        ref = model.float().cpu()(torch.from_numpy(x)).numpy()
-    return float(np.abs(engine_out - ref).max() / max(np.abs(ref).max(), 1e-12))
-
-
 def run(args: argparse.Namespace) -> int:
-    from dsr_ros.engine.tensorrt_backend import TensorRTEngine
+    from dsr_ros.engine.tensorrt_backend import PARITY_TOLERANCE, TensorRTEngine, parity_error
 
     logging.getLogger("dsr_ros").setLevel(logging.INFO)
     logging.basicConfig(format="%(asctime)s %(message)s")

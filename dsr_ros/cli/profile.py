@@ -17,16 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dsr_ros.cli.common import CliError, add_model_arguments, model_from_args
+from dsr_ros.cli.common import CliError, add_device_argument, add_model_arguments, model_from_args
 from dsr_ros.engine import BACKENDS, EngineUnavailable
 from dsr_ros.net import DSRNet
 from dsr_ros.profiling.report import comparison_json, count_macs, format_run, plot_runs, ratio_vs, write_json
-from dsr_ros.profiling.runs import profile_backend, synthetic_frames
+from dsr_ros.profiling.runs import parse_spec, profile_backend, synthetic_frames
 from dsr_ros.upsampler import Upsampler
 
 BASELINE = "torch:eager"
-FLAGS = {"eager": {"channels_last": False}, "compile": {"compile": True}, "cuda_graphs": {"cuda_graphs": True},
-         "channels_last": {"channels_last": True}}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--width", type=int, default=160, help="input (low-resolution) width (default 160)")
     parser.add_argument("--backend", default="auto", help=f"one of {', '.join(BACKENDS)} (with :options for torch)")
     parser.add_argument("--compare", help="comma-separated back ends to run in one process, e.g. torch,onnxruntime")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    add_device_argument(parser, help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
     parser.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1", help="synthetic frame encoding")
     parser.add_argument("--bag", type=Path, help="profile on the depth frames of a ROS 2 bag instead (convert = CDR decode)")
@@ -52,21 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_spec(spec: str) -> tuple[str, dict[str, object]]:
-    """`torch:compile` → ("torch", {"compile": True}); fails naming the allowed names."""
-    name, *flags = spec.strip().split(":")
-    if name not in BACKENDS:
-        raise CliError(f"unknown back end {name!r} in {spec!r}; choose from {', '.join(BACKENDS)}")
-    options: dict[str, object] = {}
-    for flag in flags:
-        if flag not in FLAGS or name != "torch":
-            raise CliError(f"unknown option {flag!r} in {spec!r}; torch takes {', '.join(FLAGS)}")
-        options.update(FLAGS[flag])
-    return name, options
-
-
 def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsampler:
-    name, options = parse_spec(spec)
+    try:
+        name, options = parse_spec(spec)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     if args.threads and name == "onnxruntime":
         options["threads"] = args.threads
     try:

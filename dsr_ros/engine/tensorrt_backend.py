@@ -219,3 +219,14 @@ class TensorRTEngine(InferenceEngine):
         if y.dtype != self.dtype:
             raise RuntimeError(f"TensorRT engine returned {y.dtype} for a {self.precision} graph ({self.engine_path})")
         return y.float().cpu().numpy()
+
+
+#: Largest tolerated max |TensorRT − PyTorch fp32| relative to the output range, per precision.
+PARITY_TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
+
+
+def parity_error(engine_out: np.ndarray, model: DSRNet, x: np.ndarray) -> float:
+    """max |engine − PyTorch fp32| / max |PyTorch fp32| on the same input."""
+    with torch.inference_mode():
+        ref = copy.deepcopy(model).float().cpu()(torch.from_numpy(x)).numpy()
+    return float(np.abs(engine_out - ref).max() / max(np.abs(ref).max(), 1e-12))

@@ -1,4 +1,4 @@
-"""Profiling runs: synthetic depth frames and the per-stage measurement of one back end over them."""
+"""Profiling runs: back-end specs, synthetic depth frames and the per-stage measurement of one back end over them."""
 from __future__ import annotations
 
 import resource
@@ -8,9 +8,26 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from dsr_ros.engine import BACKENDS
 from dsr_ros.profiling import STAGES, StageTimer
 from dsr_ros.profiling.report import ProfileRun
 from dsr_ros.upsampler import Upsampler
+
+FLAGS = {"eager": {"channels_last": False}, "compile": {"compile": True}, "cuda_graphs": {"cuda_graphs": True},
+         "channels_last": {"channels_last": True}}
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, object]]:
+    """`torch:compile` → ("torch", {"compile": True}); fails naming the allowed names."""
+    name, *flags = spec.strip().split(":")
+    if name not in BACKENDS:
+        raise ValueError(f"unknown back end {name!r} in {spec!r}; choose from {', '.join(BACKENDS)}")
+    options: dict[str, object] = {}
+    for flag in flags:
+        if flag not in FLAGS or name != "torch":
+            raise ValueError(f"unknown option {flag!r} in {spec!r}; torch takes {', '.join(FLAGS)}")
+        options.update(FLAGS[flag])
+    return name, options
 
 
 def synthetic_frames(height: int, width: int, encoding: str, count: int = 8, seed: int = 0) -> list[bytes]:
