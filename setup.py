@@ -37,7 +37,7 @@ setup(
     python_requires=">=3.10",
     packages=[*find_packages(exclude=["test", "test.*"]), *(f"{PACKAGE}.{d}" for d in DATA_DIRS)],
     package_dir={PACKAGE: PACKAGE, **{f"{PACKAGE}.{d}": d for d in DATA_DIRS}},
-    package_data={**{f"{PACKAGE}.{d}": p for d, p in DATA_DIRS.items()}, PACKAGE: ["py.typed", "data/*.png"]},
+    package_data={**{f"{PACKAGE}.{d}": p for d, p in DATA_DIRS.items()}, PACKAGE: ["py.typed"]},
     data_files=data_files,
     install_requires=[
         "numpy>=1.23",

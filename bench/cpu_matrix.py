@@ -11,9 +11,9 @@ import argparse
 import json
 from pathlib import Path
 
-from dsr_ros import profile_cli
+from dsr_ros.cli import profile as profile_cli
 from dsr_ros.net import DSRNet, DSRNetConfig
-from dsr_ros.profile_report import count_macs
+from dsr_ros.profiling.report import count_macs
 
 SIZES = ((60, 80), (120, 160), (240, 320))
 # (variant, scale, (h, w)) → (warm-up, measured frames); base is ~65× lite's cost, so it gets few frames.

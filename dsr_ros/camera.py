@@ -14,6 +14,9 @@ import numpy as np
 # "pixel_center": c' = (c + 0.5)·s − 0.5, exact for pixel-centre coordinates (Isaac ROS).
 # "image_proc":   c' = s·c, what image_proc's resize does (off by (s − 1)/2 px).
 CONVENTIONS = ("pixel_center", "image_proc")
+#: The upsampling factors the package supports (DSRNet's projection geometry exists for these); the one
+#: definition, kept here because ROS parameters, recipes and the network all need it without importing torch.
+SCALES = (2, 4, 8, 16)
 
 
 class CameraInfoError(ValueError):

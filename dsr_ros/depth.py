@@ -31,13 +31,6 @@ MAX_VALID_M = 1000.0
 MAX_LOG_RATIO = 12.0
 
 
-def dtype_for_encoding(encoding: str) -> np.dtype:
-    """The numpy dtype that holds an encoding's pixels; fails naming the supported encodings."""
-    if encoding in ENCODING_DTYPES:
-        return ENCODING_DTYPES[encoding]
-    raise ValueError(f"unsupported depth encoding {encoding!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}")
-
-
 def check_depth_dtype(depth: np.ndarray) -> None:
     """Accept uint16 (mm) and float32 (m) only, so units are never guessed."""
     if depth.dtype not in (np.uint16, np.float32):

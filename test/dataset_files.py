@@ -7,7 +7,7 @@ import cv2
 import h5py
 import numpy as np
 
-from dsr_ros.pfm import write_pfm
+from dsr_ros.depth_files import write_pfm
 from dsr_ros.train.synthetic import scene_for_seed
 
 MIDDLEBURY_2014_CALIB = """cam0=[3997.684 0 1176.728; 0 3997.684 1011.728; 0 0 1]

@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from dsr_ros.cli import main
-from dsr_ros.depth_io import read_depth
+from dsr_ros.depth_files import read_depth, read_pfm, write_pfm
 from dsr_ros.net import DSRNet, DSRNetConfig
-from dsr_ros.pfm import read_pfm, write_pfm
 from dsr_ros.weights import card_for, save_model
 
 

@@ -6,7 +6,7 @@ import pytest
 import scipy.io
 from dataset_files import write_middlebury_2014, write_nyu, write_rgb_png
 
-from dsr_ros.pfm import read_pfm, write_pfm
+from dsr_ros.depth_files import read_pfm, write_pfm
 from dsr_ros.train.datasets.folder import PairFolder
 from dsr_ros.train.datasets.middlebury import Middlebury, read_calib, size_factor_2005
 from dsr_ros.train.datasets.nyu import NYUv2

@@ -31,12 +31,7 @@ def test_out_of_range_metres_become_invalid_millimetres():
     assert dp.from_metres(np.array([70.0, 0.0004, 1.0], np.float32), np.uint16).tolist() == [0, 0, 1000]
 
 
-def test_dtype_for_encoding():
-    assert dp.dtype_for_encoding("16UC1") == np.uint16
-    assert dp.dtype_for_encoding("mono16") == np.uint16
-    assert dp.dtype_for_encoding("32FC1") == np.float32
-    with pytest.raises(ValueError, match="supported: 16UC1, mono16, 32FC1"):
-        dp.dtype_for_encoding("rgb8")
+def test_invalid_mask_rejects_other_dtypes():
     with pytest.raises(TypeError, match="uint16"):
         dp.invalid_mask(np.zeros(3, np.int32))
 

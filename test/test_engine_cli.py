@@ -11,10 +11,12 @@ import torch
 from cli_harness import run_subcommand
 from engine_fakes import tiny_net
 
-from dsr_ros import compile_cli, export_cli, profile_cli
-from dsr_ros.cli_errors import CliError
+from dsr_ros.cli import compile as compile_cli
+from dsr_ros.cli import export as export_cli
+from dsr_ros.cli import profile as profile_cli
+from dsr_ros.cli.common import CliError
 from dsr_ros.engine.tensorrt_backend import tensorrt_missing
-from dsr_ros.profile_report import STAT_KEYS, count_macs
+from dsr_ros.profiling.report import STAT_KEYS, count_macs
 from dsr_ros.weights import card_for, save_model
 
 

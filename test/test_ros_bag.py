@@ -8,9 +8,11 @@ import pytest
 from ros_helpers import TS, T, header, image_msg, info_msg, scene_mm, tiny_core, tiny_model
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 
-from dsr_ros.cli_errors import CliError
+from dsr_ros.cli import bag as bag_cli
+from dsr_ros.cli.common import CliError
 from dsr_ros.net import DSRNet, DSRNetConfig
 from dsr_ros.ros import bag
+from dsr_ros.ros.bag import BagError
 from dsr_ros.ros.image import image_to_array
 from dsr_ros.weights import card_for, save_model
 
@@ -110,14 +112,14 @@ def test_info_topic_can_be_named_and_frames_without_info_are_counted(tmp_path, c
 def test_errors_leave_no_output(tmp_path, core):
     src = tmp_path / "in"
     write_bag(src, StoragePlugin.MCAP)
-    with pytest.raises(CliError, match=f"image topics: {DEPTH}"):
+    with pytest.raises(BagError, match=f"image topics: {DEPTH}"):
         bag.process_bag(src, tmp_path / "out", "/camera/color/image_raw", None, core, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]
-    with pytest.raises(CliError, match="is not a sensor_msgs/msg/CameraInfo topic"):
+    with pytest.raises(BagError, match="is not a sensor_msgs/msg/CameraInfo topic"):
         bag.process_bag(src, tmp_path / "out", DEPTH, CHATTER, core, progress=False)
-    with pytest.raises(CliError, match="exists already"):
+    with pytest.raises(BagError, match="exists already"):
         bag.process_bag(src, src, DEPTH, None, core, progress=False)
-    with pytest.raises(CliError, match="does not exist"):
+    with pytest.raises(BagError, match="does not exist"):
         bag.process_bag(tmp_path / "missing", tmp_path / "out", DEPTH, None, core, progress=False)
 
 
@@ -125,7 +127,7 @@ def test_bag_that_was_already_upsampled_is_refused(tmp_path, core):
     src, once = tmp_path / "in", tmp_path / "once"
     write_bag(src, StoragePlugin.MCAP)
     bag.process_bag(src, once, DEPTH, None, core, progress=False)
-    with pytest.raises(CliError, match="upsampled before"):
+    with pytest.raises(BagError, match="upsampled before"):
         bag.process_bag(once, tmp_path / "twice", DEPTH, None, core, progress=False)
 
 
@@ -133,7 +135,7 @@ def test_topic_naming():
     assert bag.upsampled_topic(DEPTH, "image_raw") == "/camera/depth_upsampled/image_raw"
     assert bag.upsampled_topic("/oak/stereo/image_raw", "camera_info") == "/oak/stereo_upsampled/camera_info"
     assert bag.sibling_info_topic("/camera/camera/depth/image_rect_raw") == "/camera/camera/depth/camera_info"
-    with pytest.raises(CliError, match="namespace"):
+    with pytest.raises(BagError, match="namespace"):
         bag.upsampled_topic("/image", "image_raw")
 
 
@@ -143,7 +145,7 @@ def test_cli_subcommand_with_a_weight_file(tmp_path, capsys):
     model = tiny_model(2)
     save_model(weights, model, card_for(model))
     parser = argparse.ArgumentParser(prog="dsr")
-    bag.register(parser.add_subparsers(dest="command", required=True))
+    bag_cli.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["bag", str(src), str(dst), "--depth-topic", DEPTH, "--model", str(weights), "--quiet"])
     assert args.func(args) == 0
     err = capsys.readouterr().err
@@ -153,7 +155,7 @@ def test_cli_subcommand_with_a_weight_file(tmp_path, capsys):
 
 def test_cli_bad_configuration_is_a_cli_error(tmp_path):
     parser = argparse.ArgumentParser(prog="dsr")
-    bag.register(parser.add_subparsers(dest="command", required=True))
+    bag_cli.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["bag", "a", "b", "--depth-topic", DEPTH, "--device", "gpu0"])
     with pytest.raises(CliError, match="'device'"):
         args.func(args)

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from dsr_ros.engine.base import EngineUnavailable, InferenceEngine
-from dsr_ros.net import DSRNet
+
+if TYPE_CHECKING:  # torch loads only when an engine is built: ROS parameters import BACKENDS without it
+    from dsr_ros.net import DSRNet
 
 log = logging.getLogger("dsr_ros")
 
 BACKENDS = ("auto", "torch", "tensorrt", "onnxruntime")
+#: Devices every front end (node parameter, `dsr` option) accepts, checked by `is_device` before any engine is built.
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+DEVICES = "'auto', 'cpu', 'cuda' or 'cuda:N'"
 #: CPU back ends per scale, fastest first as measured in BENCHMARKS.md: at ×2/×4 torch (channels-last) beat
 #: onnxruntime 1.0–1.7×; at ×8/×16 onnxruntime won 1.0–1.4× on all but the smallest input (stride-8 transposed convs).
 CPU_PREFERENCE: dict[int, tuple[str, ...]] = {2: ("torch", "onnxruntime"), 4: ("torch", "onnxruntime"),
@@ -59,10 +64,17 @@ REGISTRY: dict[str, _Backend] = {
 }
 
 
+def is_device(device: str) -> bool:
+    """Whether `device` names one of DEVICES (the one device check of the node and the `dsr` command)."""
+    return DEVICE_PATTERN.fullmatch(device) is not None
+
+
 def resolve_auto_device(device: str) -> str:
     """`auto` → `cuda` when torch sees a GPU, else `cpu`; anything else unchanged."""
     if device != "auto":
         return device
+    import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -104,4 +116,4 @@ def create_engine(
     name, dev, prec = attempts[-1]
     return _build(name, model, dev, prec, options)
 
-__all__ = ["BACKENDS", "CPU_PREFERENCE", "EngineUnavailable", "InferenceEngine", "create_engine"]
+__all__ = ["BACKENDS", "CPU_PREFERENCE", "DEVICES", "is_device", "EngineUnavailable", "InferenceEngine", "create_engine"]

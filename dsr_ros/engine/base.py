@@ -25,12 +25,3 @@ class InferenceEngine(ABC):
     @abstractmethod
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """Super-resolve a float32 N×1×h×w array; returns float32 N×1×(s·h)×(s·w)."""
-
-    def warmup(self, height: int, width: int, batch: int = 1, iterations: int = 2) -> None:
-        """Run a few dummy frames so lazy initialisation does not land on the first real one."""
-        dummy = np.full((batch, 1, height, width), 0.5, dtype=np.float32)
-        for _ in range(iterations):
-            self.infer(dummy)
-
-    def describe(self) -> dict:
-        return {"backend": self.name, "device": self.device, "precision": self.precision, "scale": self.scale}

@@ -100,6 +100,3 @@ class OnnxRuntimeEngine(InferenceEngine):
     def infer(self, batch: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(batch, dtype=np.float32)
         return self.session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
-
-    def describe(self) -> dict:
-        return {**super().describe(), "providers": self.session.get_providers(), "onnx_path": str(self.onnx_path)}

@@ -220,6 +220,13 @@ class TensorRTEngine(InferenceEngine):
             raise RuntimeError(f"TensorRT engine returned {y.dtype} for a {self.precision} graph ({self.engine_path})")
         return y.float().cpu().numpy()
 
-    def describe(self) -> dict:
-        shapes = self.shapes.tag() if self.shapes else None
-        return {**super().describe(), "shapes": shapes, "engine_path": str(self.engine_path) if self.engine_path else None}
+
+#: Largest tolerated max |TensorRT − PyTorch fp32| relative to the output range, per precision.
+PARITY_TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
+
+
+def parity_error(engine_out: np.ndarray, model: DSRNet, x: np.ndarray) -> float:
+    """max |engine − PyTorch fp32| / max |PyTorch fp32| on the same input."""
+    with torch.inference_mode():
+        ref = copy.deepcopy(model).float().cpu()(torch.from_numpy(x)).numpy()
+    return float(np.abs(engine_out - ref).max() / max(np.abs(ref).max(), 1e-12))

@@ -8,6 +8,7 @@ input shape plus optional CUDA graph replay (unmeasured here: no GPU in this env
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,8 @@ class TorchEngine(InferenceEngine):
         self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
         self.cuda_graphs = cuda_graphs
         self.compiled = compile
-        self.model = model.eval().to(self.torch_device, self.dtype, memory_format=self.memory_format)
+        # A copy: converting device, dtype or memory format in place would change the caller's model.
+        self.model = copy.deepcopy(model).eval().to(self.torch_device, self.dtype, memory_format=self.memory_format)
         self.forward = torch.compile(self.model, dynamic=False) if compile else self.model
         self._buffers: dict[tuple[int, ...], _CudaBuffers] = {}
 
@@ -122,7 +124,3 @@ class TorchEngine(InferenceEngine):
                 buffers.device_out = self._run(buffers.device_in)
         self._buffers[shape] = buffers
         return buffers
-
-    def describe(self) -> dict:
-        return {**super().describe(), "channels_last": self.channels_last, "compile": self.compiled,
-                "cuda_graphs": self.cuda_graphs}

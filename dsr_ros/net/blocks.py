@@ -5,13 +5,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# DBPN's (kernel, stride, padding) for the projection convolutions at each scale.
-PROJECTION_GEOMETRY: dict[int, tuple[int, int, int]] = {
-    2: (6, 2, 2),
-    4: (8, 4, 2),
-    8: (12, 8, 2),
-    16: (20, 16, 2),
-}
+from dsr_ros.camera import SCALES
+
+# DBPN's (kernel, stride, padding) for the projection convolutions at each supported scale.
+PROJECTION_GEOMETRY: dict[int, tuple[int, int, int]] = dict(zip(SCALES, [(6, 2, 2), (8, 4, 2), (12, 8, 2), (20, 16, 2)],
+                                                                strict=True))
 
 
 def conv(in_ch: int, out_ch: int, kernel: int = 3, act: bool = True) -> nn.Sequential:

@@ -1,34 +1,65 @@
-"""`dsr bag`: run the node core over a ROS 2 bag (mcap or sqlite3) and write a new bag with the upsampled topics.
+"""Bag processing: run the node core over a ROS 2 bag (mcap or sqlite3) and write a new bag with the upsampled topics.
 
 The input is only read. Output goes to a temporary sibling directory renamed into place on success.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
-import sys
 import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dsr_ros.cli_errors import CliError
 from dsr_ros.profiling import StageTimer, latency_stats
-from dsr_ros.ros.core import REASONS, CoreOptions, NodeCore
-from dsr_ros.ros.messages import rosbags_factory
+from dsr_ros.ros.core import REASONS, NodeCore
 from dsr_ros.ros.pairing import InfoCache, stamp_ns
 
 IMAGE, INFO, CLOUD = "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo", "sensor_msgs/msg/PointCloud2"
 EXTRA_REASONS = {"deserialise": "message bytes could not be deserialised as sensor_msgs/Image"}
 
 
+class BagError(ValueError):
+    """A bag cannot be processed (missing, unreadable or corrupt, wrong topics); the message says which and why."""
+
+
+@contextmanager
+def open_bag(path: Path) -> Iterator[Any]:
+    """rosbags' Reader, opened; a bag it cannot open (missing, truncated, corrupt) is a BagError naming the path."""
+    from rosbags.rosbag2 import Reader
+
+    try:
+        reader = Reader(path)
+        reader.open()
+    except Exception as exc:  # noqa: BLE001 - rosbags and its storage back ends raise many types for bad files
+        raise BagError(f"{path}: not a readable ROS 2 bag: {exc}") from None
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def read_messages(reader: Any, connections: Sequence[Any] = ()) -> Iterator[tuple[Any, int, bytes]]:
+    """(connection, receive time ns, raw CDR) of `connections` (all when empty); unreadable data is a BagError."""
+    messages = reader.messages(connections=connections)
+    while True:
+        try:
+            item = next(messages)
+        except StopIteration:
+            return
+        except Exception as exc:  # noqa: BLE001 - only rosbags' reading runs here, never our processing
+            raise BagError(f"{reader.path}: bag data cannot be read (truncated or corrupt?): {exc}") from None
+        yield item
+
+
 def _namespace(depth_topic: str) -> str:
     """The depth topic's parent namespace ('/camera/depth' for '/camera/depth/image_raw')."""
     parent = depth_topic.rstrip("/").rpartition("/")[0]
     if not parent:
-        raise CliError(f"depth topic {depth_topic!r} needs a namespace, e.g. /camera/depth/image_raw")
+        raise BagError(f"depth topic {depth_topic!r} needs a namespace, e.g. /camera/depth/image_raw")
     return parent
 
 
@@ -86,7 +117,7 @@ def _copy_connection(writer: Any, conn: Any, typestore: Any) -> Any:
                                      serialization_format=ext.serialization_format,
                                      offered_qos_profiles=ext.offered_qos_profiles)
     if conn.msgtype not in typestore.types:
-        raise CliError(f"topic {conn.topic}: bag stores no definition of {conn.msgtype} and the typestore lacks it")
+        raise BagError(f"topic {conn.topic}: bag stores no definition of {conn.msgtype} and the typestore lacks it")
     return writer.add_connection(conn.topic, conn.msgtype, typestore=typestore,
                                  serialization_format=ext.serialization_format,
                                  offered_qos_profiles=ext.offered_qos_profiles)
@@ -97,7 +128,7 @@ def _load_infos(reader: Any, connections: list[Any], typestore: Any, summary: Ba
     cache = InfoCache(capacity=None)
     if not connections:  # rosbags reads every topic when given no connections
         return cache
-    for conn, _, raw in reader.messages(connections=connections):
+    for conn, _, raw in read_messages(reader, connections):
         try:
             cache.add(stamp_ns(typestore.deserialize_cdr(raw, conn.msgtype).header.stamp), raw)
         except Exception:  # noqa: BLE001 - a corrupt CameraInfo is counted; frames pair with the nearest good one
@@ -108,36 +139,36 @@ def _load_infos(reader: Any, connections: list[Any], typestore: Any, summary: Ba
 def process_bag(src: Path, dst: Path, depth_topic: str, info_topic: str | None, core: NodeCore,
                 storage: str = "auto", progress: bool = True) -> BagSummary:
     """Copy every message of `src` into a new bag `dst` and add the upsampled image, camera_info (and points)."""
-    from rosbags.rosbag2 import Reader, Writer
+    from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
     from tqdm import tqdm
 
     src, dst = Path(src), Path(dst)
     if not src.exists():
-        raise CliError(f"input bag {src} does not exist")
+        raise BagError(f"input bag {src} does not exist")
     if dst.exists():
-        raise CliError(f"output {dst} exists already; choose a new path")
+        raise BagError(f"output {dst} exists already; choose a new path")
     if dst.resolve().is_relative_to(src.resolve()):
-        raise CliError(f"output {dst} must not be inside the input bag {src}")
+        raise BagError(f"output {dst} must not be inside the input bag {src}")
     typestore = get_typestore(Stores.ROS2_HUMBLE)
     info_topic = info_topic or sibling_info_topic(depth_topic)
     out_topics = {leaf: upsampled_topic(depth_topic, leaf) for leaf in ("image_raw", "camera_info", "points")}
     summary = BagSummary()
     tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
     try:
-        with Reader(src) as reader:
+        with open_bag(src) as reader:
             depth_conns = [c for c in reader.connections if c.topic == depth_topic]
             if not depth_conns:
                 images = sorted({c.topic for c in reader.connections if c.msgtype == IMAGE})
-                raise CliError(f"no topic {depth_topic} in {src}; image topics: {', '.join(images) or 'none'}")
+                raise BagError(f"no topic {depth_topic} in {src}; image topics: {', '.join(images) or 'none'}")
             if any(c.msgtype != IMAGE for c in depth_conns):
-                raise CliError(f"{depth_topic} is not a {IMAGE} topic")
+                raise BagError(f"{depth_topic} is not a {IMAGE} topic")
             taken = sorted(set(out_topics.values()) & {c.topic for c in reader.connections})
             if taken:
-                raise CliError(f"input bag already has {', '.join(taken)}; was it upsampled before?")
+                raise BagError(f"input bag already has {', '.join(taken)}; was it upsampled before?")
             info_conns = [c for c in reader.connections if c.topic == info_topic]
             if any(c.msgtype != INFO for c in info_conns):
-                raise CliError(f"{info_topic} is not a {INFO} topic")
+                raise BagError(f"{info_topic} is not a {INFO} topic")
             infos = _load_infos(reader, info_conns, typestore, summary)
             writer = Writer(tmp, version=9, storage_plugin=_storage_plugin(src, storage))
             with writer:
@@ -149,7 +180,7 @@ def process_bag(src: Path, dst: Path, depth_topic: str, info_topic: str | None, 
                 depth_ids = {c.id for c in depth_conns}
                 total = sum(c.msgcount for c in depth_conns)
                 with tqdm(total=total, unit="frame", desc="dsr bag", disable=not progress) as bar:
-                    for conn, t_ns, raw in reader.messages():
+                    for conn, t_ns, raw in read_messages(reader):
                         writer.write(copies[conn.id], t_ns, raw)
                         if conn.id in depth_ids:
                             _upsample_one(raw, t_ns, core, typestore, infos, writer, out, summary)
@@ -188,54 +219,3 @@ def _upsample_one(raw: bytes, t_ns: int, core: NodeCore, typestore: Any, infos: 
         writer.write(out["camera_info"], t_ns, typestore.serialize_cdr(result.camera_info, INFO))
     if result.cloud is not None:
         writer.write(out["points"], t_ns, typestore.serialize_cdr(result.cloud, CLOUD))
-
-
-def run(args: argparse.Namespace) -> int:
-    """`dsr bag` entry: build the upsampler from the arguments, process the bag, print the summary."""
-    from rosbags.typesys import Stores, get_typestore
-
-    from dsr_ros.ros.loading import make_upsampler
-    from dsr_ros.ros.params import ConfigError, depth_range, validate
-
-    try:
-        config = validate({"model": args.model or "", "scale": args.scale, "variant": args.variant,
-                           "device": args.device, "backend": args.backend, "precision": args.precision,
-                           "fill_holes": args.fill_holes, "min_depth": args.min_depth, "max_depth": args.max_depth,
-                           "publish_points": args.points, "cx_convention": args.convention})
-        upsampler = make_upsampler(config["model"], config["scale"], config["variant"], config["device"],
-                                   config["backend"], config["precision"], config["fill_holes"], depth_range(config))
-    except (ConfigError, ValueError, OSError, RuntimeError) as err:
-        raise CliError(str(err).replace("\n", " ")) from err
-    options = CoreOptions(publish_points=args.points, convention=args.convention)
-    core = NodeCore(upsampler, rosbags_factory(get_typestore(Stores.ROS2_HUMBLE)), options)
-    summary = process_bag(Path(args.input), Path(args.output), args.depth_topic, args.info_topic, core,
-                          storage=args.storage, progress=not args.quiet)
-    print("\n".join([f"wrote {args.output}", *summary.lines()]), file=sys.stderr if args.quiet else sys.stdout)
-    return 0
-
-
-def register(subparsers: Any) -> None:
-    """Add the `bag` subcommand to the `dsr` command."""
-    from dsr_ros.camera import CONVENTIONS
-    from dsr_ros.ros.params import BACKENDS, SPECS
-
-    p = subparsers.add_parser("bag", help="upsample the depth topic of a ROS 2 bag (mcap or sqlite3) into a new bag",
-                              description=__doc__)
-    p.add_argument("input", help="input bag directory (or .mcap / .db3 file); never modified")
-    p.add_argument("output", help="output bag directory (must not exist)")
-    p.add_argument("--depth-topic", required=True, help="depth Image topic, e.g. /camera/depth/image_raw")
-    p.add_argument("--info-topic", help="CameraInfo topic (default: the sibling camera_info of the depth topic)")
-    p.add_argument("--model", help="weight file (.safetensors); default: the shipped model for --scale/--variant")
-    p.add_argument("--scale", type=int, default=SPECS["scale"].default, choices=SPECS["scale"].choices)
-    p.add_argument("--variant", default=SPECS["variant"].default, choices=SPECS["variant"].choices)
-    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--backend", default="auto", choices=BACKENDS)
-    p.add_argument("--precision", default="fp32", choices=SPECS["precision"].choices)
-    p.add_argument("--fill-holes", action="store_true", help="fill invalid pixels in the output")
-    p.add_argument("--min-depth", type=float, default=0.0, help="fixed normalisation range near end (m)")
-    p.add_argument("--max-depth", type=float, default=0.0, help="fixed range far end (m); 0: per frame")
-    p.add_argument("--points", action="store_true", help="also write …_upsampled/points (PointCloud2)")
-    p.add_argument("--convention", default="pixel_center", choices=CONVENTIONS, help="principal point scaling")
-    p.add_argument("--storage", default="auto", choices=("auto", "mcap", "sqlite3"), help="output storage format")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)

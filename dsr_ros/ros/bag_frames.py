@@ -10,29 +10,27 @@ from pathlib import Path
 
 import numpy as np
 
-from dsr_ros.cli_errors import CliError
-from dsr_ros.ros.bag import IMAGE
+from dsr_ros.ros.bag import IMAGE, BagError, open_bag, read_messages
 from dsr_ros.ros.image import image_to_array
 
 
 def read_depth_frames(path: str | Path, topic: str, limit: int = 200) -> tuple[list[bytes], Callable[[bytes], np.ndarray]]:
     """Up to `limit` serialised Image messages of `topic`, and bytes → depth array."""
-    from rosbags.rosbag2 import Reader
     from rosbags.typesys import Stores, get_typestore
 
     typestore = get_typestore(Stores.ROS2_HUMBLE)
     path = Path(path)
     if not path.exists():
-        raise CliError(f"bag {path} does not exist")
+        raise BagError(f"bag {path} does not exist")
     frames: list[bytes] = []
-    with Reader(path) as reader:
+    with open_bag(path) as reader:
         connections = [c for c in reader.connections if c.topic == topic and c.msgtype == IMAGE]
         if not connections:
-            raise CliError(f"no {IMAGE} topic {topic} in {path}")
-        for _, _, raw in reader.messages(connections=connections):
+            raise BagError(f"no {IMAGE} topic {topic} in {path}")
+        for _, _, raw in read_messages(reader, connections):
             frames.append(bytes(raw))
             if len(frames) >= limit:
                 break
     if not frames:
-        raise CliError(f"topic {topic} in {path} holds no messages")
+        raise BagError(f"topic {topic} in {path} holds no messages")
     return frames, lambda raw: image_to_array(typestore.deserialize_cdr(raw, IMAGE))

@@ -1,17 +1,15 @@
 """The node's parameter schema: one table used to declare ROS parameters, validate them and test the YAML."""
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dsr_ros.camera import CONVENTIONS
+from dsr_ros.camera import CONVENTIONS, SCALES
+from dsr_ros.engine import BACKENDS, DEVICES, is_device
 from dsr_ros.ros.core import OUTPUT_ENCODINGS
 
-BACKENDS = ("auto", "torch", "tensorrt", "onnxruntime")
 RELIABILITIES = ("best_effort", "reliable")
-DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
 class ConfigError(ValueError):
@@ -38,7 +36,7 @@ class ParamSpec:
         if self.minimum is not None and self.maximum is not None:
             return f"a {self.type.__name__} in [{self.minimum}, {self.maximum}]"
         if self.name == "device":
-            return "'auto', 'cpu', 'cuda' or 'cuda:N'"
+            return DEVICES
         return f"a {self.type.__name__}"
 
     def check(self, value: Any) -> str | None:
@@ -51,14 +49,14 @@ class ParamSpec:
             (self.choices is not None and value not in self.choices)
             or (self.minimum is not None and value < self.minimum)
             or (self.maximum is not None and value > self.maximum)
-            or (self.name == "device" and not DEVICE_PATTERN.fullmatch(value))
+            or (self.name == "device" and not is_device(value))
         )
         return f"parameter '{self.name}' must be {self.allowed()}, got {value!r}" if bad else None
 
 
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("model", str, "", "Path to a .safetensors weight file; empty: the shipped model for scale and variant"),
-    ParamSpec("scale", int, 4, "Upsampling factor (ignored when model is set: the model card decides)", (2, 4, 8, 16)),
+    ParamSpec("scale", int, 4, "Upsampling factor (ignored when model is set: the model card decides)", SCALES),
     ParamSpec("variant", str, "lite", "Shipped model variant: lite (real time) or base (paper size)", ("lite", "base")),
     ParamSpec("device", str, "auto", "Device: auto (CUDA when available), cpu, cuda or cuda:N"),
     ParamSpec("backend", str, "auto", "Inference back end (auto picks the fastest available)", BACKENDS),

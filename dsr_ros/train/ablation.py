@@ -1,6 +1,6 @@
 """The cross-task ablation: bicubic vs DSRNet without and with cross-task transfer, one held-out set.
 
-    python -m dsr_ros.train.ablation --without runs/ablation_x4_noct/model.safetensors \
+    dsr ablation --without runs/ablation_x4_noct/model.safetensors \
         --with runs/ablation_x4_ct/model.safetensors --card-of models/dsrnet_lite_x4.safetensors
 
 evaluates both arms on the same held-out synthetic scenes, prints the table, and records
@@ -9,7 +9,6 @@ anti-aliased bicubic protocol) with the per-degradation table in the named model
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from dsr_ros.train.degrade import EVAL_DEGRADATIONS
@@ -62,23 +61,3 @@ def annotate(table: dict, target: Path, without: Path, with_ct: Path, scenes: in
         card.metrics["ablation_history"] = [*history, earlier]
     card.metrics.update(entry)
     save_model(target, model, card)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--without", type=Path, required=True, help="model trained without cross-task transfer")
-    parser.add_argument("--with", dest="with_ct", type=Path, required=True, help="model trained with it")
-    parser.add_argument("--card-of", type=Path, help="record the ablation in this weight file's model card")
-    parser.add_argument("--scenes", type=int, default=24)
-    parser.add_argument("--size", type=int, default=192)
-    parser.add_argument("--seed", type=int, default=1_000_000)
-    args = parser.parse_args()
-    table = ablation(args.without, args.with_ct, args.scenes, args.size, args.seed)
-    print(format_ablation(table, load_model(args.without)[1].scale))
-    if args.card_of:
-        annotate(table, args.card_of, args.without, args.with_ct, args.scenes, args.size, args.seed)
-        print(f"recorded the ablation in {args.card_of}")
-
-
-if __name__ == "__main__":
-    main()

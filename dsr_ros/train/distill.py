@@ -249,4 +249,4 @@ def train_two_stage(recipe: Recipe, resume: bool = False, progress: bool = True,
                 "data": batches.description,
                 "method": "two-stage cross-task distillation (DENet teacher, SPNet, role exchange)", "roles": roles}
     card = card_for(nets.dsr, training=training, commit=git_commit())
-    return TrainResult(model=nets.dsr, card=card, last_loss=last, first_loss=first_loss, steps=end)
+    return TrainResult(model=nets.dsr, card=card, last_loss=last, first_loss=first_loss, steps=end, start=start)

@@ -30,11 +30,6 @@ def squared_error(prediction: np.ndarray, truth: np.ndarray) -> tuple[float, int
     return float(np.sum(diff**2)), int(valid.sum())
 
 
-def rmse_mm(prediction_m: np.ndarray, truth_m: np.ndarray) -> tuple[float, int]:
-    """Sum of squared error (mm²) and pixel count over pixels valid in both maps."""
-    return squared_error(prediction_m.astype(np.float64) * 1000.0, truth_m.astype(np.float64) * 1000.0)
-
-
 def classical_upsample(lr_m: np.ndarray, scale: int, interpolation: int) -> np.ndarray:
     """OpenCV resize of the hole-filled LR frame, holes restored (the baselines' fair treatment)."""
     valid = np.isfinite(lr_m)

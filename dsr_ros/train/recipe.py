@@ -1,11 +1,15 @@
 """Training recipes: a YAML file with defaults, validated before any work starts."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any, get_type_hints
 
 import yaml
 
+from dsr_ros.camera import SCALES
+from dsr_ros.net import VARIANTS
 from dsr_ros.train.datasets.sources import DATASETS
 from dsr_ros.train.degrade import DEGRADATIONS
 
@@ -111,13 +115,45 @@ class RecipeError(ValueError):
     """A recipe names an unknown key or holds a value outside what is allowed."""
 
 
+TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list[str]: "a list of strings"}
+
+
+def _typed(value: Any, hint: Any, key: str) -> Any:
+    """`value` checked against its field's annotation; a float field also takes a numeric string.
+
+    YAML 1.1 (PyYAML) reads `1e-3` without a decimal point as the string "1e-3", so a float field
+    converts a string that parses as a finite number instead of failing on what the user meant.
+    """
+    if hint is float and isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    if hint is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        return float(value) if ok else _type_error(key, hint, value)
+    if hint == list[str]:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        ok = isinstance(value, hint) and (hint is bool or not isinstance(value, bool))
+    return value if ok else _type_error(key, hint, value)
+
+
+def _type_error(key: str, hint: Any, value: Any) -> Any:
+    raise RecipeError(f"{key} must be {TYPE_NAMES[hint]}, got {value!r}")
+
+
 def _section(cls: type, values: dict | None, where: str):
+    """One section from its YAML mapping: unknown keys and values of the wrong type fail naming the key."""
     values = values or {}
+    if not isinstance(values, dict):
+        raise RecipeError(f"{where}: a section is a mapping of keys, got {values!r}")
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise RecipeError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(known)}")
-    return cls(**values)
+    hints = get_type_hints(cls)
+    return cls(**{k: _typed(v, hints[k], f"{where}.{k}") for k, v in values.items()})
 
 
 def recipe_from_dict(data: dict, path: str = "") -> Recipe:
@@ -148,8 +184,10 @@ def load_recipe(path: str | Path) -> Recipe:
 
 def validate(recipe: Recipe) -> None:
     m, d, t = recipe.model, recipe.data, recipe.train
-    if m.scale not in (2, 4, 8, 16):
-        raise RecipeError(f"model.scale must be one of [2, 4, 8, 16], got {m.scale}")
+    if m.scale not in SCALES:
+        raise RecipeError(f"model.scale must be one of {list(SCALES)}, got {m.scale}")
+    if m.variant not in VARIANTS:
+        raise RecipeError(f"model.variant must be one of {sorted(VARIANTS)}, got {m.variant!r}")
     bad = [k for k in d.degradations if k not in DEGRADATIONS]
     if bad or not d.degradations:
         raise RecipeError(f"data.degradations must be a non-empty subset of {list(DEGRADATIONS)}, got {d.degradations}")

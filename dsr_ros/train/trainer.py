@@ -33,11 +33,14 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class TrainResult:
+    """The trained DSRNet and its card; losses of the first and last step, and the steps run (from `start`)."""
+
     model: DSRNet
     card: ModelCard
     last_loss: float
     first_loss: float
     steps: int
+    start: int = 0  # the step this call resumed from: equal to `steps` when the run was already complete
 
 
 def lr_factor(step: int, recipe: Recipe) -> float:
@@ -162,7 +165,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
         training["validation"] = {"scenes": validation.source, "every": validation.every,
                                   "curve": read_curve(out_dir, up_to=end)}
     card = card_for(model, training=training, commit=git_commit())
-    return TrainResult(model=model, card=card, last_loss=loss_value, first_loss=first_loss, steps=end)
+    return TrainResult(model=model, card=card, last_loss=loss_value, first_loss=first_loss, steps=end, start=start)
 
 
 def evaluate_and_export(result: TrainResult, recipe: Recipe, progress: bool = True) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dsr_ros.pfm import read_pfm
+from dsr_ros.depth_files import read_pfm
 from dsr_ros.train.datasets import Sample, check_aligned, rgb_from_uint
 
 FULL_HEIGHT_2005 = 1110

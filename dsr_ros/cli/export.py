@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dsr_ros.cli_errors import CliError
-from dsr_ros.cli_model import add_model_arguments, model_from_args
+from dsr_ros.cli.common import CliError, add_model_arguments, model_from_args
 from dsr_ros.engine.onnx_export import DEFAULT_OPSET
 from dsr_ros.net import DSRNet
 
@@ -80,8 +79,6 @@ def _run_safetensors(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.safetensors is not None:
         return _run_safetensors(args)
-    if args.scale is None:
-        raise CliError("--scale is required (2, 4, 8 or 16)")
     model, source = model_from_args(args)
     for name, fmt in FORMATS.items():
         out = getattr(args, name, None)

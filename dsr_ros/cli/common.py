@@ -1,17 +1,34 @@
-"""Command-line model selection shared by every `dsr` command that loads or builds a DSRNet."""
+"""What the `dsr` subcommands share: the one CLI error, and model and runtime arguments."""
 from __future__ import annotations
 
 import argparse
 
-from dsr_ros.cli_errors import CliError
+from dsr_ros.camera import SCALES
+from dsr_ros.engine import BACKENDS, DEVICES, is_device
 from dsr_ros.net import VARIANTS, DSRNet, DSRNetConfig
-from dsr_ros.weights import WeightsError, load_model, shipped_model_path
+from dsr_ros.weights import WeightsError, load_model, read_card, shipped_model_path
+
+
+class CliError(Exception):
+    """A user-facing error: bad argument, unreadable file, missing model; `dsr` prints it as one line, exit 2."""
+
+
+def device(value: str) -> str:
+    """argparse type for --device: the node's own device check, so both reject the same values."""
+    if not is_device(value):
+        raise argparse.ArgumentTypeError(f"must be {DEVICES}, got {value!r}")
+    return value
+
+
+def add_device_argument(parser: argparse.ArgumentParser, default: str = "cpu", help: str = "cpu, cuda, cuda:N or auto") -> None:
+    """--device, checked like the node's `device` parameter."""
+    parser.add_argument("--device", type=device, default=default, help=help)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, untrained_help: str | None = None,
                         scale_required: bool = True) -> None:
     """--scale, --variant, --model PATH (and --untrained where latency work wants it)."""
-    parser.add_argument("--scale", type=int, required=scale_required, choices=(2, 4, 8, 16),
+    parser.add_argument("--scale", type=int, required=scale_required, choices=SCALES,
                         help="upsampling factor (picks the shipped model, default 4; checked against --model)")
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="lite", help="network size (default: lite)")
     parser.add_argument("--model", metavar="PATH", help="weight file (default: the shipped model for scale/variant)")
@@ -21,9 +38,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, untrained_help: str | N
 
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     """--device and --backend for commands that run an Upsampler."""
-    from dsr_ros.engine import BACKENDS
-
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    add_device_argument(parser)
     parser.add_argument("--backend", default="auto", choices=BACKENDS, help="inference back end")
 
 
@@ -41,15 +56,28 @@ def upsampler_from_args(args: argparse.Namespace):
         raise CliError(str(exc)) from None
 
 
+def model_scale(args: argparse.Namespace) -> int:
+    """--scale, else the scale of --model's card, else 4 (the shipped default)."""
+    if args.scale is not None:
+        return args.scale
+    if args.model and not getattr(args, "untrained", False):
+        try:
+            return read_card(args.model).scale
+        except WeightsError as exc:
+            raise CliError(str(exc)) from None
+    return 4
+
+
 def model_from_args(args: argparse.Namespace) -> tuple[DSRNet, str]:
     """The DSRNet the arguments name, and a one-line description of where its weights came from."""
+    scale = model_scale(args)
     if args.untrained:
         if args.model:
             raise CliError("--untrained and --model exclude each other")
-        return DSRNet(DSRNetConfig.from_variant(args.variant, args.scale)).eval(), f"untrained {args.variant}"
+        return DSRNet(DSRNetConfig.from_variant(args.variant, scale)).eval(), f"untrained {args.variant}"
     try:
-        path = args.model or shipped_model_path(args.scale, args.variant)
-        model, _card = load_model(path, expected_scale=args.scale)
+        path = args.model or shipped_model_path(scale, args.variant)
+        model, _card = load_model(path, expected_scale=scale)
     except WeightsError as exc:
         raise CliError(f"{exc} (pass --model PATH, or --untrained for a same-shape untrained net)") from None
     return model, str(path)

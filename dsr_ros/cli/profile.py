@@ -11,26 +11,20 @@ options after colons: `torch:eager`, `torch:compile`, `torch:cuda_graphs`, `torc
 from __future__ import annotations
 
 import argparse
-import copy
-import resource
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dsr_ros.cli_errors import CliError
-from dsr_ros.cli_model import add_model_arguments, model_from_args
+from dsr_ros.cli.common import CliError, add_device_argument, add_model_arguments, model_from_args
 from dsr_ros.engine import BACKENDS, EngineUnavailable
 from dsr_ros.net import DSRNet
-from dsr_ros.profile_report import ProfileRun, comparison_json, count_macs, format_run, plot_runs, ratio_vs, write_json
-from dsr_ros.profiling import STAGES, StageTimer
+from dsr_ros.profiling.report import comparison_json, count_macs, format_run, plot_runs, ratio_vs, write_json
+from dsr_ros.profiling.runs import parse_spec, profile_backend, synthetic_frames
 from dsr_ros.upsampler import Upsampler
 
 BASELINE = "torch:eager"
-FLAGS = {"eager": {"channels_last": False}, "compile": {"compile": True}, "cuda_graphs": {"cuda_graphs": True},
-         "channels_last": {"channels_last": True}}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--width", type=int, default=160, help="input (low-resolution) width (default 160)")
     parser.add_argument("--backend", default="auto", help=f"one of {', '.join(BACKENDS)} (with :options for torch)")
     parser.add_argument("--compare", help="comma-separated back ends to run in one process, e.g. torch,onnxruntime")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    add_device_argument(parser, help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
     parser.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1", help="synthetic frame encoding")
     parser.add_argument("--bag", type=Path, help="profile on the depth frames of a ROS 2 bag instead (convert = CDR decode)")
@@ -56,79 +50,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_spec(spec: str) -> tuple[str, dict[str, object]]:
-    """`torch:compile` → ("torch", {"compile": True}); fails naming the allowed names."""
-    name, *flags = spec.strip().split(":")
-    if name not in BACKENDS:
-        raise CliError(f"unknown back end {name!r} in {spec!r}; choose from {', '.join(BACKENDS)}")
-    options: dict[str, object] = {}
-    for flag in flags:
-        if flag not in FLAGS or name != "torch":
-            raise CliError(f"unknown option {flag!r} in {spec!r}; torch takes {', '.join(FLAGS)}")
-        options.update(FLAGS[flag])
-    return name, options
-
-
-def synthetic_frames(height: int, width: int, encoding: str, count: int = 8, seed: int = 0) -> list[bytes]:
-    """Depth 'messages' (raw row-major bytes): slanted floor, boxes, sensor noise and holes."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    frames = []
-    for _ in range(count):
-        metres = 1.0 + 3.0 * yy / max(height - 1, 1) + 0.2 * xx / max(width - 1, 1)
-        for _box in range(3):
-            y0, x0 = rng.integers(0, height), rng.integers(0, width)
-            metres[y0:y0 + height // 4, x0:x0 + width // 4] = rng.uniform(0.5, 2.0)
-        metres += rng.normal(0.0, 0.005, metres.shape).astype(np.float32)
-        holes = rng.random(metres.shape) < 0.02
-        if encoding == "16UC1":
-            frame = np.round(metres * 1000).astype(np.uint16)
-            frame[holes] = 0
-        else:
-            frame = metres.astype(np.float32)
-            frame[holes] = np.nan
-        frames.append(frame.tobytes())
-    return frames
-
-
-def profile_backend(upsampler: Upsampler, label: str, frames: list[bytes], decode: Callable[[bytes], np.ndarray],
-                    warmup: int, iterations: int, max_seconds: float | None) -> ProfileRun:
-    """Run warm-up frames, then measure each stage of `iterations` frames (or until max_seconds)."""
-    timer = StageTimer()
-    frame_ms: list[float] = []
-    on_cuda = upsampler.engine.device.startswith("cuda")
-    if on_cuda:
-        torch.cuda.reset_peak_memory_stats()
-    started = None
-    for i in range(warmup + iterations):
-        if i == warmup:
-            timer.reset()
-            started = time.perf_counter()
-        t0 = time.perf_counter()
-        depth = decode(frames[i % len(frames)])
-        convert_ms = (time.perf_counter() - t0) * 1000.0
-        out = upsampler.upsample(depth, timer)
-        t1 = time.perf_counter()
-        out.tobytes()
-        t2 = time.perf_counter()
-        timer.record("convert", convert_ms + (t2 - t1) * 1000.0)
-        if i >= warmup:
-            frame_ms.append((t2 - t0) * 1000.0)
-            if max_seconds is not None and len(frame_ms) >= 3 and time.perf_counter() - started > max_seconds:
-                break
-    memory = {"host_peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
-    if on_cuda:
-        memory["device_peak"] = torch.cuda.max_memory_allocated() / 2**20
-    stages = {name: timer.history[name] for name in STAGES if name in timer.history}
-    return ProfileRun(label, upsampler.engine.device, tuple(depth.shape), stages, frame_ms, memory)
-
-
 def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsampler:
-    name, options = parse_spec(spec)
+    try:
+        name, options = parse_spec(spec)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     if args.threads and name == "onnxruntime":
         options["threads"] = args.threads
     try:
-        return Upsampler.from_model(copy.deepcopy(model), backend=name, device=args.device, precision=args.precision,
+        return Upsampler.from_model(model, backend=name, device=args.device, precision=args.precision,
                                     engine_options=options)
     except (EngineUnavailable, ValueError) as exc:
         raise CliError(f"back end {spec!r}: {exc}") from None
@@ -137,9 +67,13 @@ def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsam
 def _frames(args: argparse.Namespace) -> tuple[list[bytes], Callable[[bytes], np.ndarray]]:
     """Serialised frames and their decoder: a bag's depth topic, or synthetic raw arrays."""
     if args.bag:
+        from dsr_ros.ros.bag import BagError
         from dsr_ros.ros.bag_frames import read_depth_frames
 
-        return read_depth_frames(args.bag, args.depth_topic, limit=args.warmup + args.iterations)
+        try:
+            return read_depth_frames(args.bag, args.depth_topic, limit=args.warmup + args.iterations)
+        except BagError as exc:
+            raise CliError(str(exc)) from None
     shape, dtype = (args.height, args.width), np.dtype(np.uint16 if args.encoding == "16UC1" else np.float32)
     return synthetic_frames(args.height, args.width, args.encoding), lambda raw: np.frombuffer(raw, dtype).reshape(shape)
 

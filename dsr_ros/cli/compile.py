@@ -11,16 +11,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from dsr_ros.cli_errors import CliError
-from dsr_ros.cli_model import add_model_arguments, model_from_args
+from dsr_ros.cli.common import CliError, add_device_argument, add_model_arguments, model_from_args
 from dsr_ros.engine.base import EngineUnavailable
 from dsr_ros.engine.cache import ShapeRange, default_cache_dir
-from dsr_ros.net import DSRNet
-
-#: Largest tolerated max |TensorRT − PyTorch fp32| relative to the output range, per precision.
-PARITY_TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-height", type=int, help="build a min/opt/max profile up to this height (default: static)")
     parser.add_argument("--max-width", type=int, help="build a min/opt/max profile up to this width (default: static)")
     parser.add_argument("--precision", choices=("fp16", "fp32"), default="fp16", help="default fp16")
-    parser.add_argument("--device", default="cuda", help="CUDA device (default cuda)")
+    add_device_argument(parser, default="cuda", help="CUDA device (default cuda)")
     parser.add_argument("--cache-dir", type=Path, help=f"engine cache (default {default_cache_dir()})")
     parser.set_defaults(func=run)
 
@@ -52,15 +46,8 @@ def shapes_from_args(args: argparse.Namespace) -> ShapeRange:
         raise CliError(f"--max-height/--max-width must be >= --height/--width: {exc}") from None
 
 
-def parity_error(engine_out: np.ndarray, model: DSRNet, x: np.ndarray) -> float:
-    """max |engine − PyTorch fp32| / max |PyTorch fp32| on the same input."""
-    with torch.inference_mode():
-        ref = model.float().cpu()(torch.from_numpy(x)).numpy()
-    return float(np.abs(engine_out - ref).max() / max(np.abs(ref).max(), 1e-12))
-
-
 def run(args: argparse.Namespace) -> int:
-    from dsr_ros.engine.tensorrt_backend import TensorRTEngine
+    from dsr_ros.engine.tensorrt_backend import PARITY_TOLERANCE, TensorRTEngine, parity_error
 
     logging.getLogger("dsr_ros").setLevel(logging.INFO)
     logging.basicConfig(format="%(asctime)s %(message)s")

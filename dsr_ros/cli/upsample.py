@@ -5,9 +5,8 @@ import argparse
 import time
 from pathlib import Path
 
-from dsr_ros.cli_errors import CliError
-from dsr_ros.cli_model import add_model_arguments, add_runtime_arguments, upsampler_from_args
-from dsr_ros.depth_io import SUFFIXES, DepthFileError, read_depth, write_depth
+from dsr_ros.cli.common import CliError, add_model_arguments, add_runtime_arguments, upsampler_from_args
+from dsr_ros.depth_files import SUFFIXES, DepthFileError, read_depth, write_depth
 
 
 def _pairs(source: Path, target: Path) -> list[tuple[Path, Path]]:

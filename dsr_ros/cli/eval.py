@@ -1,0 +1,59 @@
+"""`dsr eval`: RMSE table (bicubic, bilinear, model) on held-out synthetic scenes or a real data set's test images."""
+from __future__ import annotations
+
+import argparse
+
+from dsr_ros.cli.common import CliError, add_model_arguments, add_runtime_arguments, upsampler_from_args
+
+EVAL_UNITS_NOTE = {"nyu": "(cm) on the standard crop, rows 45:471 and cols 41:601 of the 480x640 frame",
+                   "middlebury": "(disp) in disparity pixels of each scene, d = f·B/Z − doffs"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `dsr eval` to the `dsr` command."""
+    from dsr_ros.train.datasets.sources import DATASETS
+
+    p = subparsers.add_parser("eval", help="RMSE table (bicubic, bilinear, model) on held-out synthetic scenes or a data set")
+    add_model_arguments(p, scale_required=False)
+    add_runtime_arguments(p)
+    p.add_argument("--dataset", default="synthetic", choices=("synthetic", *DATASETS),
+                   help="synthetic held-out scenes, or a real data set's test images at --path")
+    p.add_argument("--path", help="nyu_depth_v2_labeled.mat, a Middlebury folder of scenes, or a folder of rgb/ + depth/")
+    p.add_argument("--split", help="NYU split file (splits.mat or 0-based test indices); default: the last 449 images")
+    p.add_argument("--scenes", type=int, default=24, help="number of held-out scenes")
+    p.add_argument("--size", type=int, default=192, help="held-out scene side in pixels")
+    p.add_argument("--seed", type=int, default=1_000_000, help="first held-out scene seed")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
+    from dsr_ros.train.paper_units import PAPER_UNITS
+
+    upsampler = upsampler_from_args(args)
+    if args.dataset == "synthetic":
+        table = evaluate(upsampler, heldout_scenes(args.scenes, args.size, args.seed), progress=True)
+        print(f"held-out synthetic set: {args.scenes} scenes of {args.size}x{args.size}, seed {args.seed}; RMSE in mm")
+        print(format_table(table, upsampler.scale))
+        return 0
+    scenes = _dataset(args)
+    try:
+        table = evaluate(upsampler, scenes, progress=True, units=PAPER_UNITS.get(args.dataset))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    print(f"{args.dataset} ({len(scenes)} images from {args.path}): RMSE in mm on valid pixels; "
+          + EVAL_UNITS_NOTE.get(args.dataset, "no paper units for this data set"))
+    print(format_table(table, upsampler.scale))
+    return 0
+
+
+def _dataset(args: argparse.Namespace):
+    """The test part of `--dataset` at `--path` (NYU: the last 449 images or the `--split` file's test indices)."""
+    from dsr_ros.train.datasets.sources import open_dataset
+
+    if not args.path:
+        raise CliError(f"--path is required with --dataset {args.dataset} (the data set's file or folder)")
+    try:
+        return open_dataset(args.dataset, args.path, "test", args.split)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"--dataset {args.dataset} --path {args.path}: {exc}") from None

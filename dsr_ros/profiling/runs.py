@@ -1,0 +1,84 @@
+"""Profiling runs: back-end specs, synthetic depth frames and the per-stage measurement of one back end over them."""
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from dsr_ros.engine import BACKENDS
+from dsr_ros.profiling import STAGES, StageTimer
+from dsr_ros.profiling.report import ProfileRun
+from dsr_ros.upsampler import Upsampler
+
+FLAGS = {"eager": {"channels_last": False}, "compile": {"compile": True}, "cuda_graphs": {"cuda_graphs": True},
+         "channels_last": {"channels_last": True}}
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, object]]:
+    """`torch:compile` → ("torch", {"compile": True}); fails naming the allowed names."""
+    name, *flags = spec.strip().split(":")
+    if name not in BACKENDS:
+        raise ValueError(f"unknown back end {name!r} in {spec!r}; choose from {', '.join(BACKENDS)}")
+    options: dict[str, object] = {}
+    for flag in flags:
+        if flag not in FLAGS or name != "torch":
+            raise ValueError(f"unknown option {flag!r} in {spec!r}; torch takes {', '.join(FLAGS)}")
+        options.update(FLAGS[flag])
+    return name, options
+
+
+def synthetic_frames(height: int, width: int, encoding: str, count: int = 8, seed: int = 0) -> list[bytes]:
+    """Depth 'messages' (raw row-major bytes): slanted floor, boxes, sensor noise and holes."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    frames = []
+    for _ in range(count):
+        metres = 1.0 + 3.0 * yy / max(height - 1, 1) + 0.2 * xx / max(width - 1, 1)
+        for _box in range(3):
+            y0, x0 = rng.integers(0, height), rng.integers(0, width)
+            metres[y0:y0 + height // 4, x0:x0 + width // 4] = rng.uniform(0.5, 2.0)
+        metres += rng.normal(0.0, 0.005, metres.shape).astype(np.float32)
+        holes = rng.random(metres.shape) < 0.02
+        if encoding == "16UC1":
+            frame = np.round(metres * 1000).astype(np.uint16)
+            frame[holes] = 0
+        else:
+            frame = metres.astype(np.float32)
+            frame[holes] = np.nan
+        frames.append(frame.tobytes())
+    return frames
+
+
+def profile_backend(upsampler: Upsampler, label: str, frames: list[bytes], decode: Callable[[bytes], np.ndarray],
+                    warmup: int, iterations: int, max_seconds: float | None) -> ProfileRun:
+    """Run warm-up frames, then measure each stage of `iterations` frames (or until max_seconds)."""
+    timer = StageTimer()
+    frame_ms: list[float] = []
+    on_cuda = upsampler.engine.device.startswith("cuda")
+    if on_cuda:
+        torch.cuda.reset_peak_memory_stats()
+    started = None
+    for i in range(warmup + iterations):
+        if i == warmup:
+            timer.reset()
+            started = time.perf_counter()
+        t0 = time.perf_counter()
+        depth = decode(frames[i % len(frames)])
+        convert_ms = (time.perf_counter() - t0) * 1000.0
+        out = upsampler.upsample(depth, timer)
+        t1 = time.perf_counter()
+        out.tobytes()
+        t2 = time.perf_counter()
+        timer.record("convert", convert_ms + (t2 - t1) * 1000.0)
+        if i >= warmup:
+            frame_ms.append((t2 - t0) * 1000.0)
+            if max_seconds is not None and len(frame_ms) >= 3 and time.perf_counter() - started > max_seconds:
+                break
+    memory = {"host_peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    if on_cuda:
+        memory["device_peak"] = torch.cuda.max_memory_allocated() / 2**20
+    stages = {name: timer.history[name] for name in STAGES if name in timer.history}
+    return ProfileRun(label, upsampler.engine.device, tuple(depth.shape), stages, frame_ms, memory)
