@@ -8,6 +8,7 @@ from dsr_ros.train.checkpoint import CheckpointError, load_checkpoint, save_chec
 from dsr_ros.train.data import BatchSource, synthetic_batch
 from dsr_ros.train.degrade import DEGRADATIONS, degrade
 from dsr_ros.train.recipe import RecipeError, load_recipe, recipe_from_dict
+from dsr_ros.train.scenes3d import scene3d_for_seed
 from dsr_ros.train.synthetic import scene_for_seed
 from dsr_ros.train.trainer import TrainingError, train
 
@@ -36,11 +37,11 @@ def test_scenes_are_seeded_piecewise_smooth_and_rgb_is_not_depth():
 
 @pytest.mark.parametrize("kind", DEGRADATIONS)
 def test_degradations_shape_and_holes(kind):
-    hr = scene_for_seed(1, 64, 64).depth
+    hr = scene3d_for_seed(1, 128, 128).depth
     lr = degrade(hr, 4, kind, np.random.default_rng(0))
-    assert lr.shape == (16, 16) and lr.dtype == np.float32
+    assert lr.shape == (32, 32) and lr.dtype == np.float32
     assert np.isfinite(lr).mean() > 0.8
-    assert np.nanmean(np.abs(lr - hr[2::4, 2::4])) < 0.5
+    assert np.nanmean(np.abs(lr - hr[2::4, 2::4])) < 0.25
 
 
 def test_aliased_and_antialiased_bicubic_differ():

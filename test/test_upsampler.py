@@ -66,6 +66,24 @@ def test_fixed_depth_range_and_timer():
     assert set(timer.last) == {"preprocess", "infer", "postprocess"}
 
 
+def test_readings_outside_the_depth_range_are_marked_invalid_never_clipped():
+    metres = np.full((4, 4), 1.5, np.float32)
+    metres[0, 0], metres[3, 3] = 20.7, 0.1  # beyond the sensor's 0.3-3 m range
+    out = identity_upsampler(depth_range=(0.3, 3.0)).upsample(metres)
+    assert np.isnan(out[0:2, 0:2]).all() and np.isnan(out[6:8, 6:8]).all()
+    inside = np.isfinite(out)
+    assert inside.sum() == out.size - 8 and out[inside].max() < 3.0
+    mm = identity_upsampler(depth_range=(0.3, 3.0)).upsample(np.rint(metres * 1000).astype(np.uint16))
+    assert (mm[0:2, 0:2] == 0).all() and mm.max() < 3000
+
+
+def test_saturated_uint16_is_a_hole_not_a_far_reading():
+    mm = np.full((4, 4), 1500, np.uint16)
+    mm[1, 1] = 65535
+    out = identity_upsampler().upsample(mm)
+    assert (out[2:4, 2:4] == 0).all() and out.max() <= 1501
+
+
 def test_bad_input_is_rejected_clearly(up):
     with pytest.raises(TypeError, match="uint16 .*float32"):
         up.upsample(np.zeros((3, 3), np.int32))

@@ -57,13 +57,15 @@ class ParamSpec:
 PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("model", str, "", "Path to a .safetensors weight file; empty: the shipped model for scale and variant"),
     ParamSpec("scale", int, 4, "Upsampling factor (ignored when model is set: the model card decides)", SCALES),
-    ParamSpec("variant", str, "lite", "Shipped model variant: lite (real time) or base (paper size)", ("lite", "base")),
+    ParamSpec("variant", str, "lite", "Shipped model variant (lite: real time at every scale)", ("lite",)),
     ParamSpec("device", str, "auto", "Device: auto (CUDA when available), cpu, cuda or cuda:N"),
     ParamSpec("backend", str, "auto", "Inference back end (auto picks the fastest available)", BACKENDS),
     ParamSpec("precision", str, "fp32", "Inference precision (fp16 on GPUs only)", ("fp32", "fp16")),
     ParamSpec("fill_holes", bool, False, "Fill invalid pixels in the output instead of keeping them invalid"),
-    ParamSpec("min_depth", float, 0.0, "Near end of the fixed normalisation range in metres", None, 0.0, 1000.0),
-    ParamSpec("max_depth", float, 0.0, "Far end of the fixed range in metres; 0: each frame's own range", None, 0.0, 1000.0),
+    ParamSpec("min_depth", float, 0.0, "Sensor range near end in metres: nearer readings are invalid (never clipped)",
+              None, 0.0, 1000.0),
+    ParamSpec("max_depth", float, 0.0, "Sensor range far end in metres: farther readings are invalid; 0: no limit",
+              None, 0.0, 1000.0),
     ParamSpec("output_encoding", str, "input", "Encoding of the output image ('input': same as input)",
               OUTPUT_ENCODINGS, dynamic=True),
     ParamSpec("publish_points", bool, False, "Also publish depth_upsampled/points (organised xyz)", dynamic=True),
@@ -89,12 +91,12 @@ def validate(values: Mapping[str, Any]) -> dict[str, Any]:
     if not errors and merged["max_depth"] > 0.0 and merged["min_depth"] >= merged["max_depth"]:
         errors.append(f"parameter 'min_depth' ({merged['min_depth']}) must be below 'max_depth' ({merged['max_depth']})")
     if not errors and merged["max_depth"] == 0.0 and merged["min_depth"] != 0.0:
-        errors.append("parameter 'min_depth' needs 'max_depth' > 0 (both 0.0: per-frame range)")
+        errors.append("parameter 'min_depth' needs 'max_depth' > 0 (both 0.0: no range limit)")
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return merged
 
 
 def depth_range(config: Mapping[str, Any]) -> tuple[float, float] | None:
-    """The fixed normalisation range, or None for each frame's own range."""
+    """The sensor's valid range (readings outside it are invalid), or None for no limit."""
     return (config["min_depth"], config["max_depth"]) if config["max_depth"] > 0.0 else None

@@ -140,10 +140,30 @@ def evaluate_detailed(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample
 def evaluate(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample], degradations: tuple[str, ...] = EVAL_DEGRADATIONS,
              progress: bool = False, units: PaperUnits | None = None) -> dict[str, dict[str, float]]:
     """{degradation: {method: RMSE mm}} over all scenes (pixel-weighted); with `units` also `<method>_<unit>`."""
-    detailed = evaluate_detailed(upsampler, scenes, degradations, progress, units)
-    return {kind: {**{m: rows[m]["rmse"] for m in METHODS},
-                   **({f"{m}_{units.unit}": rows[m][f"rmse_{units.unit}"] for m in METHODS} if units else {})}
-            for kind, rows in detailed.items()}
+    return rmse_table(evaluate_detailed(upsampler, scenes, degradations, progress, units))
+
+
+def rmse_table(detailed: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """{degradation: {method: RMSE mm, method_<unit>: RMSE in paper units if any}} from a detailed table."""
+    out = {}
+    for kind, rows in detailed.items():
+        out[kind] = {m: rows[m]["rmse"] for m in METHODS}
+        for m in METHODS:
+            out[kind].update({f"{m}_{k[5:]}": v for k, v in rows[m].items() if k.startswith("rmse_")})
+    return out
+
+
+def worst_scene(upsampler: Upsampler, scenes: list[np.ndarray | Sample], kind: str) -> tuple[int, np.ndarray, np.ndarray]:
+    """(index, HR truth, model output) of the scene where the model's RMSE under `kind` is highest."""
+    scale, worst = upsampler.scale, (-1.0, 0, None, None)
+    for i, scene in enumerate(scenes):
+        hr = scene.depth if isinstance(scene, Sample) else scene
+        hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+        out = upsampler.upsample(degrade(hr, scale, kind, np.random.default_rng(i)).astype(np.float32))
+        sq, n = squared_error(out, hr)
+        if n and np.sqrt(sq / n) > worst[0]:
+            worst = (float(np.sqrt(sq / n)), i, hr, out)
+    return worst[1], worst[2], worst[3]
 
 
 def format_table(table: dict[str, dict[str, float]], scale: int) -> str:
