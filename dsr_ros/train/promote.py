@@ -32,19 +32,20 @@ def _compact(table: dict) -> dict:
 
 
 def promote(source: str | Path, validation_folder: str | Path, models_dir: str | Path | None = None,
-            progress: bool = True) -> tuple[Path, dict, dict]:
+            heldout_set: dict | None = None, progress: bool = True) -> tuple[Path, dict, dict]:
     """Evaluate `source`, and if it beats bicubic everywhere, write it as the shipped model of its scale and variant."""
     model, card = load_model(source)
     upsampler = Upsampler.from_model(model, card, backend="torch")
-    heldout = evaluate_detailed(upsampler, heldout_scenes(**{k: HELDOUT[k] for k in ("scenes", "size", "seed")},
-                                                          generator=HELDOUT["generator"]), progress=progress)
+    h = heldout_set or HELDOUT
+    heldout = evaluate_detailed(upsampler, heldout_scenes(h["scenes"], h["size"], h["seed"], h["generator"]),
+                                progress=progress)
     validation = Validation.from_folder(validation_folder, every=1)
     validated = evaluate_detailed(upsampler, validation.scenes, progress=progress)
     refused = _losses(heldout, "held-out synthetic") + _losses(validated, f"validation {validation_folder}")
     if refused:
         raise PromotionRefused(f"{source} does not beat bicubic: " + "; ".join(refused))
     card.metrics["promotion"] = {
-        "heldout_synthetic": {"set": HELDOUT, "table": _compact(heldout)},
+        "heldout_synthetic": {"set": h, "table": _compact(heldout)},
         "validation": {"set": str(validation_folder), "scenes": len(validation.scenes), "table": _compact(validated)}}
     target = Path(models_dir or PACKAGE_DIR.parent / "models") / shipped_model_name(card.scale, card.variant)
     save_model(target, model, card)

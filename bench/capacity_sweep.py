@@ -1,0 +1,64 @@
+"""Capacity sweep for `lite`: widths and unit counts against the real-time budget at a 640x480 output.
+
+For every scale at its natural input size (x2 320x240, x4 160x120, x8 80x60, x16 40x30) and every
+candidate shape, reports parameters, GMAC per frame and the median CPU latency of the network
+(torch eager, one thread, all shapes measured in one process, interleaved round by round), so the
+figures compare as ratios. Shapes over `--budget` GMAC are listed but not timed.
+
+    python bench/capacity_sweep.py [--rounds 5] [--json bench/results/capacity_sweep.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from dsr_ros.net import DSRNet, DSRNetConfig
+from dsr_ros.profiling.report import count_macs
+
+INPUTS = {2: (240, 320), 4: (120, 160), 8: (60, 80), 16: (30, 40)}
+SHAPES = [(16, 32, 2), (16, 32, 3), (24, 32, 2), (24, 48, 2), (32, 64, 2), (32, 64, 3)]  # features, shallow, units
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--budget", type=float, default=5.0, help="GMAC per frame above which a shape is not timed")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    rows, nets = [], {}
+    for scale, (h, w) in INPUTS.items():
+        for features, shallow, units in SHAPES:
+            net = DSRNet(DSRNetConfig(scale=scale, features=features, shallow=shallow, units=units)).eval()
+            gmac = count_macs(net, h, w) / 1e9
+            row = {"scale": scale, "input": f"{w}x{h}", "features": features, "shallow": shallow, "units": units,
+                   "params_M": round(sum(p.numel() for p in net.parameters()) / 1e6, 3), "gmac": round(gmac, 2),
+                   "times_ms": []}
+            rows.append(row)
+            if gmac <= args.budget:
+                nets[len(rows) - 1] = (net, torch.rand(1, 1, h, w))
+    with torch.inference_mode():
+        for _ in range(args.rounds + 1):  # the first round warms up
+            for i, (net, x) in nets.items():
+                start = time.perf_counter()
+                net(x)
+                rows[i]["times_ms"].append((time.perf_counter() - start) * 1000)
+    print("| scale | input | features/shallow/units | params (M) | GMAC | CPU ms (median, 1 thread) |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        times = row.pop("times_ms")[1:]
+        row["median_ms"] = round(float(np.median(times)), 1) if times else None
+        ms = f"{row['median_ms']:.1f}" if times else f"over {args.budget:g} GMAC"
+        print(f"| x{row['scale']} | {row['input']} | {row['features']}/{row['shallow']}/{row['units']} | "
+              f"{row['params_M']} | {row['gmac']} | {ms} |")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(rows, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Promotion into models/: only a model that beats bicubic everywhere, with both tables in its card."""
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from dsr_ros.net import DSRNet, DSRNetConfig
+from dsr_ros.train.promote import PromotionRefused, promote
+from dsr_ros.train.scenes3d import scene3d_for_seed
+from dsr_ros.weights import card_for, read_card, save_model, shipped_model_path
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A validation folder of two small v2 scenes in the folder data set's format."""
+    for name in ("rgb", "depth"):
+        (tmp_path / "val" / name).mkdir(parents=True)
+    for i in range(2):
+        scene = scene3d_for_seed(3_000_000 + i, 64, 64)
+        cv2.imwrite(str(tmp_path / "val" / "rgb" / f"s{i}.png"), (scene.rgb * 255).astype(np.uint8))
+        cv2.imwrite(str(tmp_path / "val" / "depth" / f"s{i}.png"), np.nan_to_num(scene.depth * 1000).astype(np.uint16))
+    return tmp_path / "val"
+
+
+SMALL = {"scenes": 2, "size": 64, "seed": 1_000_000, "generator": "synthetic3d"}
+
+
+def test_a_model_worse_than_bicubic_is_refused(tmp_path, folder):
+    torch.manual_seed(0)
+    net = DSRNet(DSRNetConfig(scale=4))
+    with torch.no_grad():
+        net.reconstruct[0].bias.fill_(0.3)  # every output 35 % too far: far worse than bicubic
+    path = save_model(tmp_path / "bad.safetensors", net, card_for(net))
+    with pytest.raises(PromotionRefused, match="does not beat bicubic"):
+        promote(path, folder, tmp_path / "models", SMALL, progress=False)
+    assert not (tmp_path / "models").exists()
+
+
+def test_the_shipped_model_promotes_with_both_tables(tmp_path, folder):
+    target, heldout, validated = promote(shipped_model_path(4), folder, tmp_path / "models", SMALL, progress=False)
+    assert target == tmp_path / "models" / "dsrnet_lite_x4.safetensors"
+    card = read_card(target)
+    assert card.metrics["promotion"]["validation"]["scenes"] == 2
+    assert card.metrics["promotion"]["heldout_synthetic"]["table"]["stereo"]["model"]["rmse"] == pytest.approx(
+        heldout["stereo"]["model"]["rmse"], abs=1e-3)
+    assert all(rows["model"]["rmse"] < rows["bicubic"]["rmse"] for rows in validated.values())
