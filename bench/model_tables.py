@@ -15,7 +15,8 @@ def main() -> None:
     cards = sorted((read_card(p) for p in shipped_models()), key=lambda c: c.scale)
     for where, title in (("validation", "validation folder"), ("heldout_synthetic", "held-out synthetic v2 set")):
         print(f"\n{title}: RMSE in mm (DSRNet ÷ bicubic)\n")
-        print("| scale | degradation | bicubic | bilinear | DSRNet | ÷ bicubic | edge band: bicubic / DSRNet | smooth: bicubic / DSRNet |")
+        print("| scale | degradation | bicubic | bilinear | DSRNet | ÷ bicubic | edge band: bicubic / DSRNet "
+              "| smooth: bicubic / DSRNet |")
         print("|---|---|---|---|---|---|---|---|")
         for card in cards:
             table = card.metrics["promotion"][where]["table"]
