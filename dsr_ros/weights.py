@@ -77,6 +77,18 @@ def read_card(path: str | Path) -> ModelCard:
     return _read(Path(path), tensors=False)[1]
 
 
+def _read_header(path: Path) -> tuple[dict[str, tuple[int, ...]], ModelCard]:
+    """Tensor names and shapes from the file's header, and its card; no tensor data is read."""
+    if not path.is_file():
+        raise WeightsError(f"weight file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            shapes = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"{path} is not a readable safetensors weight file (truncated or corrupt?): {exc}") from None
+    return shapes, _read(path, tensors=False)[1]
+
+
 def _read(path: Path, tensors: bool) -> tuple[dict[str, torch.Tensor], ModelCard]:
     if not path.is_file():
         raise WeightsError(f"weight file not found: {path}")
@@ -95,22 +107,62 @@ def _read(path: Path, tensors: bool) -> tuple[dict[str, torch.Tensor], ModelCard
     return state, card
 
 
-def build_model(card: ModelCard) -> DSRNet:
-    """An untrained network of the card's architecture and hyper-parameters."""
+#: The most a weight file's card may ask for: a crafted card must not make the loader allocate gigabytes.
+MAX_PARAMETERS = 50_000_000
+
+
+def _config(card: ModelCard) -> DSRNetConfig:
+    """The card's DSRNet hyper-parameters, checked; fails naming the card's values."""
     if card.architecture != "DSRNet":
         raise WeightsError(f"architecture mismatch: expected DSRNet, found {card.architecture!r}")
     try:
-        return DSRNet(DSRNetConfig(**card.config))
+        config = DSRNetConfig(**card.config)
+        if not all(isinstance(getattr(config, k), int) for k in ("scale", "features", "shallow", "units")):
+            raise TypeError("scale, features, shallow and units must be integers")
+        with torch.device("meta"):  # shapes only: nothing is allocated, whatever the card asks for
+            DSRNet(config)
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"model card config is invalid for DSRNet: {card.config} ({exc})") from None
+    return config
+
+
+def expected_shapes(config: DSRNetConfig) -> dict[str, tuple[int, ...]]:
+    """Name and shape of every tensor a DSRNet of this config holds (built on the meta device)."""
+    with torch.device("meta"):
+        return {k: tuple(v.shape) for k, v in DSRNet(config).state_dict().items()}
+
+
+def build_model(card: ModelCard) -> DSRNet:
+    """An untrained network of the card's architecture and hyper-parameters."""
+    return DSRNet(_config(card))
+
+
+def _check_header(path: Path, card: ModelCard, shapes: dict[str, tuple[int, ...]]) -> None:
+    """The file's tensors (names and shapes from its header) are exactly what the card's network holds."""
+    expected = expected_shapes(_config(card))
+    size = sum(int(torch.Size(s).numel()) for s in expected.values())
+    if size > MAX_PARAMETERS:
+        raise WeightsError(f"{path}: the model card asks for {size / 1e6:.0f} M parameters, more than the "
+                           f"{MAX_PARAMETERS / 1e6:.0f} M a dsr_ros model may have: {card.config}")
+    missing, unexpected = sorted(set(expected) - set(shapes)), sorted(set(shapes) - set(expected))
+    if missing or unexpected:
+        raise WeightsError(
+            f"{path}: tensors do not match the card's {card.architecture} {card.config}: "
+            f"{len(missing)} missing (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})"
+        )
+    wrong = [k for k in expected if expected[k] != shapes[k]]
+    if wrong:
+        k = wrong[0]
+        raise WeightsError(f"{path}: tensor shapes do not match the model card: {k} is {list(shapes[k])}, "
+                           f"the card's network needs {list(expected[k])} ({len(wrong)} tensors differ)")
 
 
 def load_model(
     path: str | Path, expected_scale: int | None = None, expected_architecture: str | None = "DSRNet"
 ) -> tuple[DSRNet, ModelCard]:
-    """Load a DSRNet, checking architecture and scale; errors name expected and found values."""
+    """Load a DSRNet, checking architecture, scale and tensor shapes from the header before building anything."""
     path = Path(path)
-    state, card = _read(path, tensors=True)
+    shapes, card = _read_header(path)
     if expected_architecture is not None and card.architecture != expected_architecture:
         raise WeightsError(
             f"{path}: architecture mismatch: expected {expected_architecture}, found {card.architecture}"
@@ -120,24 +172,11 @@ def load_model(
     if card.normalisation.get("mode") != NORMALISATION["mode"]:
         raise WeightsError(f"{path}: normalisation mismatch: expected {NORMALISATION['mode']!r}, found "
                            f"{card.normalisation.get('mode')!r} (a model from an older dsr_ros; retrain it)")
+    _check_header(path, card, shapes)
+    state, _ = _read(path, tensors=True)
     model = build_model(card)
-    missing, unexpected = _key_mismatch(model, state)
-    if missing or unexpected:
-        raise WeightsError(
-            f"{path}: tensors do not match the card's {card.architecture} {card.config}: "
-            f"{len(missing)} missing (e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})"
-        )
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        raise WeightsError(f"{path}: tensor shapes do not match the model card: {first[-1] if first else exc}") from None
+    model.load_state_dict(state, strict=True)
     return model.eval(), card
-
-
-def _key_mismatch(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
-    expected = set(model.state_dict())
-    return sorted(expected - set(state)), sorted(set(state) - expected)
 
 
 def models_dirs() -> list[Path]:

@@ -132,3 +132,24 @@ def test_init_from_starts_from_a_weight_file(tmp_path):
     for key, value in first.model.state_dict().items():
         torch.testing.assert_close(tuned.model.state_dict()[key], value, rtol=0, atol=1e-6)
     assert any(not torch.allclose(fresh.model.state_dict()[k], v) for k, v in first.model.state_dict().items())
+
+
+def test_card_commit_is_this_checkouts_and_marks_uncommitted_changes(tmp_path, monkeypatch):
+    import subprocess
+
+    commit = trainer_module.git_commit()
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          cwd=trainer_module.Path(trainer_module.__file__).parents[2]).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                           cwd=trainer_module.Path(trainer_module.__file__).parents[2]).stdout.strip()
+    assert commit == (f"{head}+dirty" if dirty else head)
+    # a copy of the package inside another repository (a site-packages install) has no commit of its own
+    import shutil
+
+    other = tmp_path / "other_repo"
+    (other / "lib").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(other)], check=True)
+    shutil.copytree(trainer_module.Path(trainer_module.__file__).parents[1], other / "lib" / "dsr_ros" / "train")
+    script = other / "lib" / "dsr_ros" / "train" / "trainer.py"
+    monkeypatch.setattr(trainer_module, "__file__", str(script))
+    assert trainer_module.git_commit() == "unknown"

@@ -1,12 +1,14 @@
 """Weight files: round trip with model card, rejection of wrong scale, architecture and corrupt files."""
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from dsr_ros.net import DSRNet, DSRNetConfig
-from dsr_ros.weights import WeightsError, card_for, load_model, read_card, save_model, shipped_model_path
+from dsr_ros.weights import ModelCard, WeightsError, card_for, load_model, read_card, save_model, shipped_model_path
 
 
 def tiny(scale=2):
@@ -78,3 +80,37 @@ def test_file_without_card_or_with_mismatched_tensors(tmp_path):
 def test_unknown_shipped_model_lists_what_is_shipped():
     with pytest.raises(WeightsError, match=r"no shipped model dsrnet_huge_x4.safetensors .*shipped: "):
         shipped_model_path(4, "huge")
+
+
+def _crafted(path, config: dict) -> None:
+    """A few hundred bytes: one tiny tensor and a card that asks for a network of `config`."""
+    card = ModelCard(architecture="DSRNet", config=config)
+    save_file({"shallow.0.weight": torch.zeros(1)}, str(path), metadata={"model_card": card.to_json(),
+                                                                        "format": "dsr_ros.weights/1"})
+
+
+def test_a_crafted_small_file_cannot_make_the_loader_allocate(tmp_path):
+    huge = tmp_path / "huge.safetensors"
+    _crafted(huge, {"scale": 16, "features": 4096, "shallow": 4096, "units": 64, "variant": "lite"})
+    assert huge.stat().st_size < 1000
+    script = ("import resource, sys\nfrom dsr_ros.weights import WeightsError, load_model\n"
+              "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+              f"try:\n    load_model({str(huge)!r})\nexcept WeightsError as exc:\n    print(exc)\n"
+              "print('grew_mb', (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout
+    assert "more than the 50 M a dsr_ros model may have" in out
+    assert int(out.split("grew_mb")[-1]) < 100, out  # building it for real would take tens of GB
+
+
+def test_header_shapes_are_checked_before_any_network_is_built(tmp_path):
+    small = tmp_path / "small.safetensors"
+    _crafted(small, {"scale": 4, "features": 16, "shallow": 32, "units": 2, "variant": "lite"})
+    with pytest.raises(WeightsError, match="missing"):
+        load_model(small)
+    net = DSRNet(DSRNetConfig(scale=4))
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    state["reconstruct.0.weight"] = torch.zeros(1, 16, 3, 3)  # 16 channels where the card's network has 32
+    wrong = tmp_path / "wrong.safetensors"
+    save_file(state, str(wrong), metadata={"model_card": card_for(net).to_json(), "format": "dsr_ros.weights/1"})
+    with pytest.raises(WeightsError, match=r"reconstruct.0.weight is \[1, 16, 3, 3\]"):
+        load_model(wrong)

@@ -55,11 +55,23 @@ def lr_factor(step: int, recipe: Recipe) -> float:
 
 
 def git_commit() -> str:
-    """The repository's commit, for the model card ('unknown' outside a checkout)."""
+    """dsr_ros's own commit for the model card, '+dirty' when tracked files had uncommitted changes.
+
+    Only a checkout of this package counts: installed into site-packages inside some other
+    repository, the package has no commit of its own, and the card says 'unknown'.
+    """
+    source = Path(__file__).resolve().parents[2]  # the folder holding the dsr_ros package
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, cwd=source)
+
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or "unknown"
+        top = git("rev-parse", "--show-toplevel").stdout.strip()
+        if not top or Path(top).resolve() != source or not (source / "package.xml").is_file():
+            return "unknown"
+        commit = git("rev-parse", "--short", "HEAD").stdout.strip() or "unknown"
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return f"{commit}+dirty" if dirty and commit != "unknown" else commit
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
