@@ -104,3 +104,14 @@ def test_scaled_info_serialises_to_cdr_and_back():
     back = TS.deserialize_cdr(TS.serialize_cdr(out, "sensor_msgs/msg/CameraInfo"), "sensor_msgs/msg/CameraInfo")
     np.testing.assert_array_equal(back.k, out.k)
     assert back.width == 80
+
+
+def test_intrinsics_come_from_p_when_it_differs_from_k():
+    """A rectified camera's P (the delivered image) is not K: image_intrinsics and the point cloud must use P."""
+    info = info_msg(40, 30, fx=50, fy=52, cx=19.5, cy=14.5)
+    info.p[0], info.p[5], info.p[2], info.p[6] = 48.0, 49.0, 20.25, 15.75
+    got = image_intrinsics(info)
+    assert (got.fx, got.fy, got.cx, got.cy) == (48.0, 49.0, 20.25, 15.75)
+    scaled = scale_camera_info(info, 2)
+    assert list(scaled.p[[0, 2, 5, 6]]) == [96.0, 41.0, 98.0, 32.0]
+    assert list(scaled.k[[0, 2, 4, 5]]) == [100.0, 39.5, 104.0, 29.5]

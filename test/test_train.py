@@ -153,3 +153,12 @@ def test_card_commit_is_this_checkouts_and_marks_uncommitted_changes(tmp_path, m
     script = other / "lib" / "dsr_ros" / "train" / "trainer.py"
     monkeypatch.setattr(trainer_module, "__file__", str(script))
     assert trainer_module.git_commit() == "unknown"
+
+
+def test_learning_rate_warms_up_then_decays_to_five_percent():
+    recipe = recipe_from_dict({"train": {"steps": 1000, "warmup_steps": 10, "lr_schedule": "cosine"}})
+    factors = [trainer_module.lr_factor(s, recipe) for s in (0, 9, 10, 500, 999, 5000)]
+    assert factors[0] == pytest.approx(0.1) and factors[1] == pytest.approx(1.0) and factors[2] == pytest.approx(1.0)
+    assert 0.4 < factors[3] < 0.6 and factors[4] == pytest.approx(0.05, abs=1e-3) and factors[5] == pytest.approx(0.05)
+    constant = recipe_from_dict({"train": {"steps": 1000, "warmup_steps": 10, "lr_schedule": "constant"}})
+    assert trainer_module.lr_factor(999, constant) == 1.0

@@ -107,3 +107,8 @@ def test_from_file_and_from_pretrained(tmp_path):
     shipped = Upsampler.from_pretrained(scale=4)
     assert shipped.scale == 4 and shipped.model_card.variant == "lite"
     assert shipped.upsample(np.full((6, 8), 1000, np.uint16)).shape == (24, 32)
+
+
+def test_fill_holes_never_invents_depth_on_an_all_invalid_frame():
+    assert (identity_upsampler(fill_holes=True).upsample(np.zeros((3, 4), np.uint16)) == 0).all()
+    assert np.isnan(identity_upsampler(fill_holes=True).upsample(np.full((3, 4), np.nan, np.float32))).all()
