@@ -18,7 +18,7 @@ from dsr_ros.train.evaluate import classical_upsample, evaluate_detailed
 from dsr_ros.train.scenes3d import render_scene3d
 from dsr_ros.upsampler import Upsampler
 
-DEMO_SEED = 2_000_100  # a furnished room; not part of any training pool (seeds 0..) or held-out set (1000000..)
+DEMO_SEED = 2_000_106  # a furnished room (shelf, bicycle); not part of any training pool (seeds 0..) or held-out set (1000000..)
 DEMO_SIZE = (480, 640)
 
 
