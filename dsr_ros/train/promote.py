@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dsr_ros.train.degrade import EVAL_DEGRADATIONS
 from dsr_ros.train.evaluate import evaluate_detailed, heldout_scenes
 from dsr_ros.train.validation import Validation
 from dsr_ros.upsampler import Upsampler
@@ -32,15 +33,16 @@ def _compact(table: dict) -> dict:
 
 
 def promote(source: str | Path, validation_folder: str | Path, models_dir: str | Path | None = None,
-            heldout_set: dict | None = None, progress: bool = True) -> tuple[Path, dict, dict]:
+            heldout_set: dict | None = None, degradations: tuple[str, ...] = EVAL_DEGRADATIONS,
+            progress: bool = True) -> tuple[Path, dict, dict]:
     """Evaluate `source`, and if it beats bicubic everywhere, write it as the shipped model of its scale and variant."""
     model, card = load_model(source)
     upsampler = Upsampler.from_model(model, card, backend="torch")
     h = heldout_set or HELDOUT
     heldout = evaluate_detailed(upsampler, heldout_scenes(h["scenes"], h["size"], h["seed"], h["generator"]),
-                                progress=progress)
+                                degradations, progress=progress)
     validation = Validation.from_folder(validation_folder, every=1)
-    validated = evaluate_detailed(upsampler, validation.scenes, progress=progress)
+    validated = evaluate_detailed(upsampler, validation.scenes, degradations, progress=progress)
     refused = _losses(heldout, "held-out synthetic") + _losses(validated, f"validation {validation_folder}")
     if refused:
         raise PromotionRefused(f"{source} does not beat bicubic: " + "; ".join(refused))
