@@ -2,6 +2,7 @@
 import torch
 
 from dsr_ros.net import DSRNet, DSRNetConfig
+from dsr_ros.train.degrade import EVAL_DEGRADATIONS
 from dsr_ros.train.ablation import ablation, annotate, format_ablation
 from dsr_ros.weights import card_for, load_model, read_card, save_model
 
@@ -18,7 +19,7 @@ def _model(tmp_path, name, zero_residual):
 def test_ablation_table_and_card(tmp_path):
     good, bad = _model(tmp_path, "good", True), _model(tmp_path, "bad", False)
     table = ablation(without=bad, with_ct=good, scenes=2, size=32)
-    assert set(table) == {"bicubic", "bicubic_aliased"}
+    assert set(table) == set(EVAL_DEGRADATIONS)
     assert table["bicubic"]["with_ct"] < table["bicubic"]["without_ct"]
     assert "DSRNet with CT" in format_ablation(table, 2)
     target = _model(tmp_path, "shipped", False)
