@@ -2,8 +2,8 @@
 import torch
 
 from dsr_ros.net import DSRNet, DSRNetConfig
-from dsr_ros.train.degrade import EVAL_DEGRADATIONS
 from dsr_ros.train.ablation import ablation, annotate, format_ablation
+from dsr_ros.train.degrade import EVAL_DEGRADATIONS
 from dsr_ros.weights import card_for, load_model, read_card, save_model
 
 

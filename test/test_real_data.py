@@ -15,7 +15,7 @@ from dsr_ros.train.data import batch_source, dataset_batch, random_crop
 from dsr_ros.train.datasets import Sample
 from dsr_ros.train.datasets.folder import PairFolder
 from dsr_ros.train.datasets.middlebury import Middlebury
-from dsr_ros.train.degrade import degrade
+from dsr_ros.train.degrade import EVAL_DEGRADATIONS, degrade
 from dsr_ros.train.evaluate import classical_upsample, evaluate
 from dsr_ros.train.paper_units import NYU_CROP, middlebury_disparity, nyu_cm
 from dsr_ros.train.recipe import RecipeError, load_recipe, recipe_from_dict
@@ -54,7 +54,8 @@ def holey_folder(root: Path) -> PairFolder:
 
 def table_rows(out: str) -> dict[str, dict[str, float]]:
     """{degradation: {column header: value}} from the Markdown table `dsr eval` prints."""
-    lines = [line for line in out.splitlines() if line.startswith("|")]
+    summary = out.split("where the error is")[0]  # the RMSE table; the breakdown follows it
+    lines = [line for line in summary.splitlines() if line.startswith("|")]
     headers = [c.strip() for c in lines[0].strip("|").split("|")]
     rows = {}
     for line in lines[2:]:
@@ -67,7 +68,7 @@ def test_dataset_batches_are_reproducible_per_step_and_skip_invalid_crops(tmp_pa
     data = holey_folder(tmp_path)
     a = dataset_batch(data, 1, 3, 6, 16, 2, ["bicubic", "sensor"])
     b = dataset_batch(data, 1, 3, 6, 16, 2, ["bicubic", "sensor"])
-    for name in ("lr", "hr", "rgb", "near", "far"):
+    for name in ("lr", "hr", "rgb", "reference"):
         torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=0, atol=0, equal_nan=True)
     assert a.lr.shape == (6, 1, 8, 8) and a.hr.shape == (6, 1, 16, 16) and a.rgb.shape == (6, 3, 16, 16)
     assert not torch.equal(torch.nan_to_num(a.hr), torch.nan_to_num(dataset_batch(data, 1, 4, 6, 16, 2, ["bicubic"]).hr))
@@ -195,7 +196,7 @@ def test_eval_middlebury_in_disparity_and_folder_in_mm(tmp_path, model_x2, capsy
     assert main(["eval", "--dataset", "middlebury", "--path", str(tmp_path / "mb"), "--model", str(model_x2),
                  "--scale", "2"]) == 0
     rows = table_rows(capsys.readouterr().out)
-    assert set(rows) == {"bicubic", "bicubic_aliased"}
+    assert set(rows) == set(EVAL_DEGRADATIONS)
     for row in rows.values():
         assert {"bicubic (disp)", "bilinear (disp)", "DSRNet (disp)"} <= set(row)
         assert all(np.isfinite(v) and v > 0 for v in row.values())

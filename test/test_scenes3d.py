@@ -54,8 +54,8 @@ def test_scenes_are_seeded_and_in_range():
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_every_layout_has_depth_edges_and_mostly_valid_depth(layout):
-    scene = render_scene3d(np.random.default_rng(3), 96, 128, layout)
-    assert np.isfinite(scene.depth).mean() > 0.3
+    scene = render_scene3d(np.random.default_rng(3), 240, 320, layout)
+    assert np.isfinite(scene.depth).mean() > 0.25  # a yard is partly sky
     assert edge_band(scene.depth, 1).mean() > 0.01  # objects in front of other things
 
 

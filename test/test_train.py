@@ -69,11 +69,11 @@ def test_recipe_errors_name_the_key(tmp_path):
         load_recipe(tmp_path / "r.yaml")
 
 
-def test_shipped_recipes_load():
-    for name in ("lite_x4", "lite_x8"):
+def test_shipped_recipes_load_and_write_to_runs_only():
+    for name in ("lite3d_x2", "lite3d_x2_ft", "lite3d_x4", "lite3d_x8", "lite3d_x8_ft", "lite3d_x16"):
         recipe = load_recipe(f"config/train/{name}.yaml")
-        assert recipe.output.export == f"models/dsrnet_{name}.safetensors"
-        assert recipe.model.variant == "lite" and recipe.train.steps >= 1000
+        assert recipe.output.export == "" and recipe.output.dir == f"runs/{name}"
+        assert recipe.model.variant == "lite" and recipe.data.source == "synthetic3d" and recipe.train.steps >= 400
 
 
 def test_short_training_lowers_the_loss(tmp_path):
