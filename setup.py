@@ -3,9 +3,14 @@
 torch is deliberately not a requirement: GPU and Jetson users bring their own build
 (the Makefile installs a CPU build when none is importable).
 """
+import os
 from glob import glob
 
 from setuptools import find_packages, setup
+
+# colcon's --symlink-install runs this file through a symlink in its build folder, where only the
+# package folder is linked: work from the real source folder so README, models and config are found.
+os.chdir(os.path.dirname(os.path.realpath(__file__)))
 
 PACKAGE = "dsr_ros"
 
@@ -36,7 +41,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=[*find_packages(exclude=["test", "test.*"]), *(f"{PACKAGE}.{d}" for d in DATA_DIRS)],
-    package_dir={PACKAGE: PACKAGE, **{f"{PACKAGE}.{d}": d for d in DATA_DIRS}},
+    package_dir={f"{PACKAGE}.{d}": d for d in DATA_DIRS},
     package_data={**{f"{PACKAGE}.{d}": p for d, p in DATA_DIRS.items()}, PACKAGE: ["py.typed"]},
     data_files=data_files,
     install_requires=[

@@ -68,7 +68,7 @@ def test_points_published_with_scaled_intrinsics():
 
 def test_points_without_camera_info_are_skipped_with_a_note():
     result = tiny_core(2, publish_points=True).process(image_msg(scene_mm()), None)
-    assert result.ok and result.cloud is None and "CameraInfo" in result.notes[0]
+    assert result.ok and result.cloud is None and "CameraInfo" in result.notes["no_points"]
 
 
 def test_output_encoding_can_be_configured():
@@ -100,9 +100,10 @@ def test_bad_frames_give_reason_and_no_output(core, make, reason):
     assert result.detail
 
 
-def test_camera_info_for_another_size_is_rejected(core):
+def test_camera_info_for_another_size_keeps_the_depth_and_says_why(core):
     result = core.process(image_msg(scene_mm(20, 15)), info_msg(640, 480))
-    assert result.reason == "camera_info" and "640x480" in result.detail
+    assert result.ok and result.image.width == 40 and result.camera_info is None
+    assert "640x480" in result.notes["camera_info"]
 
 
 def test_binned_camera_info_matching_the_image_is_accepted(core):
@@ -110,6 +111,6 @@ def test_binned_camera_info_matching_the_image_is_accepted(core):
     assert result.ok and result.camera_info.binning_x == 1
 
 
-def test_unscalable_binning_is_a_camera_info_reason(core):
+def test_unscalable_binning_publishes_depth_without_camera_info(core):
     result = core.process(image_msg(scene_mm(20, 15)), info_msg(60, 45, binning=(3, 3)))
-    assert result.reason == "camera_info" and "binning" in result.detail
+    assert result.ok and result.camera_info is None and "binning" in result.notes["camera_info"]

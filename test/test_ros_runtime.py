@@ -2,6 +2,7 @@
 import subprocess
 import sys
 import threading
+import time
 
 from ros_helpers import header, image_msg, scene_mm, tiny_core
 
@@ -70,15 +71,31 @@ def test_throttle_one_line_per_key_per_period_counting_held_back():
     assert throttle.check("encoding") == 2
 
 
-def test_info_cache_exact_then_nearest_and_bounded():
-    cache = InfoCache(capacity=3)
+def test_info_cache_exact_then_nearest_within_tolerance_and_bounded():
+    cache = InfoCache(capacity=3, tolerance_s=5e-9)
     assert cache.match(5) is None
     for stamp in (10, 20, 30, 40):
         cache.add(stamp, f"info{stamp}")
-    assert len(cache) == 3 and cache.match(10) == "info20"  # 10 was evicted
+    assert len(cache) == 3 and cache.match(10) is None  # 10 was evicted and 20 is beyond the tolerance
     assert cache.match(30) == "info30"
-    assert cache.match(33) == "info30" and cache.match(37) == "info40" and cache.match(99) == "info40"
+    assert cache.match(33) == "info30" and cache.match(36) == "info40" and cache.match(25) in {"info20", "info30"}
+    assert cache.match(46) is None and cache.match(99) is None  # stale intrinsics are not re-used
     assert stamp_ns(header(2, 5).stamp) == 2_000_000_005
+
+
+def test_info_cache_waits_for_an_info_in_flight_but_not_for_one_that_cannot_come():
+    cache = InfoCache(tolerance_s=0.0)
+    assert cache.wait_match(100, timeout_s=1.0) is None  # nothing ever arrived: no waiting
+    cache.add(50, "info50")
+    timer = threading.Timer(0.05, cache.add, args=(100, "info100"))
+    timer.start()
+    start = time.monotonic()
+    assert cache.wait_match(100, timeout_s=5.0) == "info100"
+    assert time.monotonic() - start < 4.0
+    cache.add(300, "info300")
+    start = time.monotonic()
+    assert cache.wait_match(200, timeout_s=5.0) is None  # a later info arrived: 200's is lost
+    assert time.monotonic() - start < 1.0
 
 
 def test_stats_values_and_levels():

@@ -16,6 +16,7 @@ from dsr_ros.camera import CONVENTIONS, CameraInfoError, expected_image_size, im
 from dsr_ros.depth import ENCODING_DTYPES
 from dsr_ros.profiling import StageTimer
 from dsr_ros.ros.cloud import depth_to_points, points_to_cloud
+from dsr_ros.ros.compressed import compressed_to_array
 from dsr_ros.ros.image import ImageError, array_to_image, image_to_array
 from dsr_ros.ros.messages import MessageFactory
 
@@ -28,13 +29,14 @@ MAX_OUTPUT_PIXELS = 100_000_000  # ~10k×10k: beyond this a frame is a corrupt h
 # Why a frame was skipped (keys of the node's and the bag summary's counters).
 REASONS = {
     "encoding": "unsupported image encoding",
+    "format": "unsupported compressedDepth format",
+    "compressed": "compressedDepth data could not be decoded",
     "size": "empty, absurd or non-integer image size",
     "step": "step smaller than a row",
     "data": "image data is not a byte buffer",
     "data_length": "data length differs from step*height",
     "all_invalid": "no valid depth pixel in the frame",
     "too_large": "upsampled frame would be too large",
-    "camera_info": "CameraInfo inconsistent with the image or not scalable",
     "upsample_failed": "the upsampler raised an error",
 }
 
@@ -64,11 +66,18 @@ class FrameResult:
     timings: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
     detail: str = ""
-    notes: list[str] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)  # warning kind → text: published, but something is missing
 
     @property
     def ok(self) -> bool:
         return self.reason is None
+
+
+def decode_depth(msg: Any) -> tuple[np.ndarray, str]:
+    """Depth array and encoding of a raw Image or a compressedDepth CompressedImage (told apart by `format`)."""
+    if hasattr(msg, "format") and not hasattr(msg, "encoding"):
+        return compressed_to_array(msg)
+    return image_to_array(msg), msg.encoding
 
 
 def _skip(reason: str, detail: str, timings: dict[str, float] | None = None) -> FrameResult:
@@ -84,25 +93,28 @@ class NodeCore:
         self.options = options or CoreOptions()
 
     def process(self, image: Any, info: Any = None) -> FrameResult:
-        """Upsample one depth Image (and scale its CameraInfo when given); never raises on bad input."""
+        """Upsample one depth Image or compressedDepth CompressedImage (and scale its CameraInfo when given).
+
+        Never raises on bad input.
+        """
         options = self.options
         scale = self.upsampler.scale
         start = time.perf_counter()
         try:
-            depth = image_to_array(image)
+            depth, in_encoding = decode_depth(image)
         except ImageError as err:
             return _skip(err.reason, str(err))
         height, width = depth.shape
         if height * width * scale * scale > MAX_OUTPUT_PIXELS:
             return _skip("too_large", f"{width}x{height} ×{scale} exceeds {MAX_OUTPUT_PIXELS} output pixels")
         if dp.invalid_mask(depth).all():
-            return _skip("all_invalid", f"all {width}x{height} pixels of the {image.encoding} frame are invalid")
-        out_info = None
+            return _skip("all_invalid", f"all {width}x{height} pixels of the {in_encoding} frame are invalid")
+        out_info, notes = None, {}
         if info is not None:
             try:
                 out_info = self._scale_info(info, image.header, width, height, scale, options.convention)
             except (CameraInfoError, ValueError, TypeError, AttributeError) as err:
-                return _skip("camera_info", f"camera_info: {err}")
+                notes["camera_info"] = f"CameraInfo not usable for this frame ({err}): depth published without camera_info"
         convert_ms = (time.perf_counter() - start) * 1000.0
 
         timer = StageTimer()
@@ -112,11 +124,12 @@ class NodeCore:
             return _skip("upsample_failed", f"{type(err).__name__}: {err}", dict(timer.last))
 
         start = time.perf_counter()
-        encoding = image.encoding if options.output_encoding == "input" else options.output_encoding
+        encoding = in_encoding if options.output_encoding == "input" else options.output_encoding
         target = np.dtype(ENCODING_DTYPES[encoding]).newbyteorder("=")
         if upsampled.dtype != target:
             upsampled = dp.from_metres(dp.to_metres(upsampled), target)
-        result = FrameResult(image=array_to_image(upsampled, encoding, image.header, self.factory), camera_info=out_info)
+        result = FrameResult(image=array_to_image(upsampled, encoding, image.header, self.factory), camera_info=out_info,
+                             notes=notes)
         if options.publish_points:
             result.cloud = self._cloud(upsampled, out_info, image.header, result.notes)
         convert_ms += (time.perf_counter() - start) * 1000.0
@@ -131,10 +144,10 @@ class NodeCore:
             raise CameraInfoError(f"describes a {size[0]}x{size[1]} image but the image is {width}x{height}")
         return scale_camera_info(info, scale, convention, header=header)
 
-    def _cloud(self, upsampled: np.ndarray, info: Any, header: Any, notes: list[str]) -> Any:
+    def _cloud(self, upsampled: np.ndarray, info: Any, header: Any, notes: dict[str, str]) -> Any:
         """The organised point cloud, or None with a note when intrinsics are missing."""
         intrinsics = image_intrinsics(info) if info is not None else None
         if intrinsics is None:
-            notes.append("no calibrated CameraInfo for this frame: point cloud not published")
+            notes["no_points"] = "no calibrated CameraInfo for this frame: point cloud not published"
             return None
         return points_to_cloud(depth_to_points(dp.to_metres(upsampled), intrinsics), header, self.factory)

@@ -23,6 +23,7 @@ class NodeStats:
         self.received = 0
         self.published = 0
         self.dropped = 0
+        self.without_info = 0
         self.skipped: Counter[str] = Counter()
         self._last_received: float | None = None
 
@@ -42,6 +43,7 @@ class NodeStats:
                 self.skipped[result.reason] += 1
                 return
             self.published += 1
+            self.without_info += result.camera_info is None
             self._stamps.append(self._clock())
             for stage, ms in result.timings.items():
                 self.timer.record(stage, ms)
@@ -66,6 +68,7 @@ class NodeStats:
                 ("frames_published", str(self.published)),
                 ("frames_dropped", str(self.dropped)),
                 ("frames_skipped", str(sum(self.skipped.values()))),
+                ("frames_without_camera_info", str(self.without_info)),
             ]
             pairs += [(f"skipped_{reason}", str(n)) for reason, n in sorted(self.skipped.items())]
             for stage, samples in self.timer.history.items():

@@ -19,7 +19,7 @@ class ImageError(ValueError):
         self.reason = reason
 
 
-def _as_uint8(data: Any) -> np.ndarray:
+def as_uint8(data: Any) -> np.ndarray:
     """The message's data field as a flat uint8 view (bytes, array('B'), numpy arrays, lists)."""
     if isinstance(data, np.ndarray) and data.dtype == np.uint8:
         return data.reshape(-1)
@@ -56,7 +56,7 @@ def image_to_array(msg: Any) -> np.ndarray:
     row_bytes = width * dtype.itemsize
     if step < row_bytes:
         raise ImageError("step", f"step {step} inconsistent with width {width} of {encoding} ({row_bytes} bytes a row)")
-    data = _as_uint8(getattr(msg, "data", None))
+    data = as_uint8(getattr(msg, "data", None))
     if data.size != step * height:
         raise ImageError("data_length", f"data has {data.size} bytes, expected step*height = {step * height}")
     big = bool(getattr(msg, "is_bigendian", 0))

@@ -1,12 +1,14 @@
 """The rclpy node `upsample_node`: a thin shell over NodeCore (ROS Humble and Jazzy).
 
-Subscribes `depth/image_raw` and `depth/camera_info` (relative, remappable), publishes
+Subscribes `depth/image_raw` (or `depth/image_raw/compressedDepth`) and `depth/camera_info` (relative,
+remappable), publishes
 `depth_upsampled/image_raw`, `depth_upsampled/camera_info` and optionally `depth_upsampled/points`,
 plus /diagnostics. rclpy is imported inside functions so this module imports without ROS.
 """
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import Any
 
@@ -21,8 +23,18 @@ from dsr_ros.ros.worker import LatestWorker
 
 NODE_NAME = "upsample_node"
 IN_IMAGE, IN_INFO = "depth/image_raw", "depth/camera_info"
+IN_COMPRESSED = IN_IMAGE + "/compressedDepth"  # image_transport's sub-topic naming
 OUT_IMAGE, OUT_INFO, OUT_POINTS = "depth_upsampled/image_raw", "depth_upsampled/camera_info", "depth_upsampled/points"
-NO_INFO_AFTER = 30  # frames without any CameraInfo before warning that intrinsics are missing
+NO_INFO_AFTER = 10  # consecutive frames without a paired CameraInfo before warning that intrinsics are missing
+INFO_WAIT_S = 0.05  # how long a frame waits for its CameraInfo still in flight (only once CameraInfo flows)
+ROS_OWN_PARAMS = ("use_sim_time", "start_type_description_service")  # declared by rclpy itself
+
+
+def undeclared_overrides(node: Any) -> list[str]:
+    """Names given in params files or -p that the node never declared (misspellings are silently ignored by ROS)."""
+    overrides = getattr(node, "_parameter_overrides", {})  # rclpy keeps them here; no public accessor exists
+    return sorted(name for name in overrides if name not in SPECS and name not in ROS_OWN_PARAMS
+                  and not name.startswith("qos_overrides."))
 
 
 def _descriptor(spec: ParamSpec) -> Any:
@@ -65,20 +77,24 @@ class UpsampleNode:
         self.log = node.get_logger()
         for spec in PARAMS:
             node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        for name in undeclared_overrides(node):
+            self.log.warning(f"parameter '{name}' is set but {NODE_NAME} has no such parameter (ignored); "
+                             f"known: {', '.join(SPECS)}")
         self.config = validate({spec.name: node.get_parameter(spec.name).value for spec in PARAMS})
         cfg = self.config
-        upsampler = make_upsampler(cfg["model"], cfg["scale"], cfg["variant"], cfg["device"], cfg["backend"],
-                                   cfg["precision"], cfg["fill_holes"], depth_range(cfg))
+        upsampler = _load_upsampler(cfg)
         self.core = NodeCore(upsampler, rclpy_factory(), self._options(cfg))
         self.stats = NodeStats()
         self.throttle = Throttle(cfg["warn_period"])
-        self.infos = InfoCache(capacity=16)
+        self.infos = InfoCache(capacity=16, tolerance_s=cfg["camera_info_tolerance"])
         self.frames_without_info = 0
+        self._publishing = threading.Lock()  # held while publishing; shutdown takes it to stop publishing for good
+        self._closed = False
 
         sub_qos = _qos(cfg["qos_sub_reliability"], cfg["qos_depth"])
         pub_qos = _qos(cfg["qos_pub_reliability"], cfg["qos_depth"])
         from diagnostic_msgs.msg import DiagnosticArray
-        from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+        from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 
         self.pub_image = node.create_publisher(Image, OUT_IMAGE, pub_qos)
         self.pub_info = node.create_publisher(CameraInfo, OUT_INFO, pub_qos)
@@ -87,7 +103,9 @@ class UpsampleNode:
         self.worker = LatestWorker(self._process, on_error=self._on_worker_error)
         self.worker.start()
         self.sub_info = node.create_subscription(CameraInfo, IN_INFO, self._on_info, sub_qos)
-        self.sub_image = node.create_subscription(Image, IN_IMAGE, self._on_image, sub_qos)
+        compressed = cfg["input_transport"] == "compressedDepth"
+        self.sub_image = node.create_subscription(CompressedImage if compressed else Image,
+                                                  IN_COMPRESSED if compressed else IN_IMAGE, self._on_image, sub_qos)
         node.create_timer(cfg["diagnostics_period"], self._publish_diagnostics)
         node.add_on_set_parameters_callback(self._on_set_parameters)
         engine = upsampler.engine
@@ -121,36 +139,43 @@ class UpsampleNode:
     def _process(self, item: tuple[Any, float]) -> None:
         """Worker thread: pair with CameraInfo, run the core, publish or explain the skip."""
         msg, received = item
-        info = self.infos.match(stamp_ns(msg.header.stamp))
+        info = self.infos.wait_match(stamp_ns(msg.header.stamp), INFO_WAIT_S)
         if info is not None:
             self.frames_without_info = 0
         else:
             self.frames_without_info += 1
             if self.frames_without_info >= NO_INFO_AFTER:
-                self._warn("no_camera_info", f"no CameraInfo on {self.sub_info.topic_name}: publishing "
-                           "depth without camera_info or points (remap depth/camera_info)")
+                heard = "none received" if not len(self.infos) else "none within camera_info_tolerance of the image stamps"
+                self._warn("no_camera_info", f"no CameraInfo for the depth frames on {self.sub_info.topic_name} "
+                           f"({heard}): publishing depth without camera_info or points (remap depth/camera_info "
+                           "to the camera's camera_info topic)")
         result = self.core.process(msg, info)
         if not result.ok:
             self.stats.on_result(result)
             self._warn(result.reason, f"skipped depth frame ({REASONS[result.reason]}): {result.detail}")
             return
         publish_ms = self._publish(result)
+        if publish_ms is None:
+            return
         self.stats.on_result(result, publish_ms, (time.perf_counter() - received) * 1000.0)
-        for note in result.notes:
-            self._warn(note, note)
+        for kind, text in result.notes.items():
+            self._warn(kind, text)
 
     def _on_worker_error(self, err: BaseException) -> None:
         self._warn("worker_error", f"frame processing failed: {type(err).__name__}: {err}")
 
-    def _publish(self, result: FrameResult) -> float:
-        """Publish the frame's outputs; returns milliseconds spent."""
-        start = time.perf_counter()
-        self.pub_image.publish(result.image)
-        if result.camera_info is not None:
-            self.pub_info.publish(result.camera_info)
-        if result.cloud is not None:
-            self.pub_points.publish(result.cloud)
-        return (time.perf_counter() - start) * 1000.0
+    def _publish(self, result: FrameResult) -> float | None:
+        """Publish the frame's outputs; milliseconds spent, or None once shutdown began (nothing published)."""
+        with self._publishing:
+            if self._closed:
+                return None
+            start = time.perf_counter()
+            self.pub_image.publish(result.image)
+            if result.camera_info is not None:
+                self.pub_info.publish(result.camera_info)
+            if result.cloud is not None:
+                self.pub_points.publish(result.cloud)
+            return (time.perf_counter() - start) * 1000.0
 
     def _publish_diagnostics(self) -> None:
         from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -185,35 +210,50 @@ class UpsampleNode:
         self.throttle.period_s = config["warn_period"]
         return SetParametersResult(successful=True)
 
-    def shutdown(self) -> None:
-        """Stop the worker (finishing the frame in progress) and destroy the node."""
-        self.worker.stop()
-        self.node.destroy_node()
+    def close(self, timeout_s: float = 2.0) -> None:
+        """Stop publishing for good, then let the worker finish (or abandon) the frame in progress.
+
+        Called before the node is destroyed: a frame still running afterwards finds publishing closed
+        instead of a destroyed publisher.
+        """
+        with self._publishing:
+            self._closed = True
+        self.worker.stop(timeout_s)
+
+
+def _load_upsampler(cfg: dict[str, Any]) -> Any:
+    """The configured Upsampler; a weight file that cannot be used is a ConfigError naming 'model'."""
+    try:
+        return make_upsampler(cfg["model"], cfg["scale"], cfg["variant"], cfg["device"], cfg["backend"],
+                              cfg["precision"], cfg["fill_holes"], depth_range(cfg))
+    except (ValueError, OSError) as err:
+        name = "model" if cfg["model"] else "scale"
+        raise ConfigError(f"parameter '{name}' ({cfg[name]!r}): {' '.join(str(err).split())}") from err
 
 
 def main(args: list[str] | None = None) -> int:
-    """Entry point of `ros2 run dsr_ros upsample_node`; exits 2 with the reason on a bad configuration."""
+    """Entry point of `ros2 run dsr_ros upsample_node`: 0 after SIGINT/SIGTERM, 2 with one line on a bad configuration."""
     import rclpy
     from rclpy.exceptions import ParameterException
     from rclpy.executors import ExternalShutdownException
 
-    rclpy.init(args=args)
+    rclpy.init(args=args)  # installs handlers that turn SIGINT and SIGTERM into a context shutdown
     node = rclpy.create_node(NODE_NAME)
     try:
         app = UpsampleNode(node)
     except (ConfigError, ParameterException, ValueError, OSError, RuntimeError) as err:
-        node.get_logger().fatal(f"{NODE_NAME} cannot start: {err}")
+        node.get_logger().fatal(f"{NODE_NAME} cannot start: {' '.join(str(err).split())}")
         node.destroy_node()
-        rclpy.shutdown()
+        rclpy.try_shutdown()
         return 2
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        app.shutdown()
-        if rclpy.ok():
-            rclpy.shutdown()
+        app.close()
+        node.destroy_node()
+        rclpy.try_shutdown()
     return 0
 
 

@@ -10,6 +10,7 @@ from dsr_ros.engine import BACKENDS, DEVICES, is_device
 from dsr_ros.ros.core import OUTPUT_ENCODINGS
 
 RELIABILITIES = ("best_effort", "reliable")
+TRANSPORTS = ("raw", "compressedDepth")
 
 
 class ConfigError(ValueError):
@@ -61,6 +62,10 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("device", str, "auto", "Device: auto (CUDA when available), cpu, cuda or cuda:N"),
     ParamSpec("backend", str, "auto", "Inference back end (auto picks the fastest available)", BACKENDS),
     ParamSpec("precision", str, "fp32", "Inference precision (fp16 on GPUs only)", ("fp32", "fp16")),
+    ParamSpec("input_transport", str, "raw", "raw: sensor_msgs/Image on depth/image_raw; compressedDepth: "
+              "image_transport's CompressedImage on depth/image_raw/compressedDepth (png or rvl)", TRANSPORTS),
+    ParamSpec("camera_info_tolerance", float, 0.015, "Seconds a CameraInfo stamp may differ from the image's and "
+              "still pair (nearest wins); frames without one are published without camera_info", None, 0.0, 1.0),
     ParamSpec("fill_holes", bool, False, "Fill invalid pixels in the output instead of keeping them invalid"),
     ParamSpec("min_depth", float, 0.0, "Sensor range near end in metres: nearer readings are invalid (never clipped)",
               None, 0.0, 1000.0),
@@ -93,7 +98,7 @@ def validate(values: Mapping[str, Any]) -> dict[str, Any]:
     if not errors and merged["max_depth"] == 0.0 and merged["min_depth"] != 0.0:
         errors.append("parameter 'min_depth' needs 'max_depth' > 0 (both 0.0: no range limit)")
     if errors:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+        raise ConfigError("invalid configuration: " + "; ".join(errors))
     return merged
 
 
