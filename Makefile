@@ -6,7 +6,14 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
 HAVE_TORCH := $(shell $(PYTHON) -c "import torch" >/dev/null 2>&1 && echo yes)
-VENV_FLAGS := $(if $(HAVE_TORCH),--system-site-packages,)
+# ROS 2: a sourced installation (rclpy importable) is reused like a system torch; otherwise Jazzy's
+# rclpy, messages and Fast DDS come as ros-jazzy-* wheels, and colcon from pip, for the live tests.
+HAVE_RCLPY := $(shell $(PYTHON) -c "import rclpy" >/dev/null 2>&1 && echo yes)
+VENV_FLAGS := $(if $(HAVE_TORCH)$(HAVE_RCLPY),--system-site-packages,)
+ROS_WHEELS := ros-jazzy-rclpy ros-jazzy-sensor-msgs ros-jazzy-diagnostic-msgs ros-jazzy-rcl-interfaces \
+	ros-jazzy-rmw-fastrtps-cpp ros-jazzy-ament-index-python
+COLCON_WHEELS := colcon-core colcon-ros colcon-python-setup-py colcon-package-selection colcon-library-path \
+	ros-jazzy-ament-package
 
 .PHONY: venv demo test lint clean
 
@@ -20,6 +27,10 @@ $(VENV)/.dsr_installed: setup.py setup.cfg
 
 $(VENV)/.dsr_test_installed: $(VENV)/.dsr_installed
 	$(PY) -m pip install -e ".[train,bag,onnx,test]"
+	$(PY) -c "import rclpy" >/dev/null 2>&1 || $(PY) -m pip install $(ROS_WHEELS)
+	$(PY) -c "import colcon_ros" >/dev/null 2>&1 || $(PY) -m pip install $(COLCON_WHEELS)
+	$(PY) -c "import rclpy, sensor_msgs.msg, diagnostic_msgs.msg, colcon_ros" || \
+		{ echo "make: the ROS 2 stack for the live tests is missing (rclpy, messages, colcon); see docs/robots.md" >&2; exit 1; }
 	touch $@
 
 demo: venv
