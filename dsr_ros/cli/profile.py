@@ -3,9 +3,11 @@
 Each frame goes through convert (message bytes → array, and the result back to bytes, as the
 node does), preprocess, infer and postprocess (the Upsampler's own stages). After warm-up
 frames, it reports mean/p50/p90/p99/max per stage, frames per second, peak memory and the
-network's multiply-accumulate count. `--compare torch,onnxruntime` runs several back ends in one
-process; ratios are median frame latency ÷ that of plain eager PyTorch (`torch:eager`:
-contiguous NCHW, no compile), which is always measured as the baseline. Back-end specs take
+network's multiply-accumulate count. `--live` instead starts the real `upsample_node` process and
+measures it through DDS the way ros2_benchmark does (see dsr_ros/profiling/live.py).
+`--compare torch,onnxruntime` runs several back ends in one process; ratios are median frame
+latency ÷ that of plain eager PyTorch (`torch:eager`: contiguous NCHW, no compile), which is
+always measured as the baseline. Back-end specs take
 options after colons: `torch:eager`, `torch:compile`, `torch:cuda_graphs`, `torch:channels_last`.
 """
 from __future__ import annotations
@@ -45,6 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--iterations", type=int, default=50, help="frames measured (default 50)")
     parser.add_argument("--max-seconds", type=float, help="stop measuring a back end after this long (min 3 frames)")
     parser.add_argument("--threads", type=int, help="torch/onnxruntime CPU threads (default: torch's)")
+    live = parser.add_argument_group("live node through DDS (--live; needs rclpy)")
+    live.add_argument("--live", action="store_true", help="profile the running node process through DDS")
+    live.add_argument("--rates", default="10,30", help="playback rates in Hz, comma-separated (default 10,30)")
+    live.add_argument("--duration", type=float, default=10.0, help="seconds per playback rate (default 10)")
+    live.add_argument("--search", action="store_true", help="also search the highest rate with <= 5%% missed frames")
+    live.add_argument("--soak-minutes", type=float, help="then play at the last rate this long, sampling memory")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the figures as JSON")
     parser.add_argument("--plot", type=Path, metavar="PATH", help="write a latency histogram/timeline PNG")
     parser.set_defaults(func=run)
@@ -78,9 +86,81 @@ def _frames(args: argparse.Namespace) -> tuple[list[bytes], Callable[[bytes], np
     return synthetic_frames(args.height, args.width, args.encoding), lambda raw: np.frombuffer(raw, dtype).reshape(shape)
 
 
+def _rates(text: str) -> list[float]:
+    try:
+        rates = [float(r) for r in text.split(",") if r.strip()]
+    except ValueError:
+        raise CliError(f"--rates must be numbers separated by commas, got {text!r}") from None
+    if not rates or min(rates) <= 0:
+        raise CliError(f"--rates must be positive, got {text!r}")
+    return rates
+
+
+def run_live(args: argparse.Namespace) -> int:
+    """Start upsample_node with this interpreter, play frames at each rate, report ros2_benchmark's metrics."""
+    try:
+        from dsr_ros.profiling.live import (
+            FramePlayer,
+            format_run,
+            memory_growth_mib,
+            play,
+            plot_live,
+            report_json,
+            search_max_rate,
+            soak,
+        )
+        from dsr_ros.ros.live_peer import LivePeer
+    except ImportError as exc:
+        raise CliError(f"--live needs ROS 2's rclpy ({exc}); source ROS 2 or install the ros-jazzy wheels") from None
+    from dsr_ros.ros.node_process import NodeProcess, node_command, python_node_executable
+
+    rates = _rates(args.rates)
+    params: dict[str, object] = {"scale": args.scale, "backend": args.backend, "device": args.device,
+                                 "precision": args.precision, "variant": args.variant}
+    if args.model:
+        params["model"] = str(Path(args.model).resolve())
+    namespace = "/dsr_profile"
+    node = NodeProcess(node_command(python_node_executable(), namespace, params=params))
+    try:
+        node.wait_ready()
+    except RuntimeError as exc:
+        node.stop()
+        raise CliError(str(exc).splitlines()[0] + "; the node's output: " + node.log_path.as_posix()) from None
+    peer = LivePeer(namespace, name="dsr_profile_peer")
+    runs, samples, max_rate = [], [], None
+    try:
+        peer.wait_for_node()
+        player = FramePlayer(args.height, args.width, args.encoding)
+        play(peer, node, player, rates[0], min(args.duration, 3.0))  # warm-up, not reported
+        for rate in rates:
+            runs.append(play(peer, node, player, rate, args.duration))
+            print(format_run(runs[-1]))
+        if args.search:
+            max_rate, searched = search_max_rate(peer, node, player, args.duration)
+            runs += searched
+            print(f"highest rate with <= 5 % missed frames: {max_rate:.1f} Hz")
+        if args.soak_minutes:
+            run_, samples = soak(peer, node, player, rates[-1], args.soak_minutes * 60.0)
+            runs.append(run_)
+            print(f"soak {args.soak_minutes:g} min at {rates[-1]:g} Hz: {format_run(run_)}; resident memory growth "
+                  f"after warm-up {memory_growth_mib(samples):+.1f} MiB, node alive: {all(s.alive for s in samples)}")
+    finally:
+        peer.close()
+        status = node.stop()
+    if status != 0:
+        raise CliError(f"the node exited with status {status}; its output: {node.log_path}")
+    if args.json:
+        write_json(report_json(runs, samples, max_rate), args.json)
+    if args.plot:
+        plot_live(runs, samples, args.plot)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if min(args.height, args.width) < 1 or args.iterations < 1 or args.warmup < 0:
         raise CliError("--height/--width/--iterations must be >= 1 and --warmup >= 0")
+    if args.live:
+        return run_live(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     model, source = model_from_args(args)
