@@ -1,7 +1,9 @@
 """Upsample a RealSense depth stream: `ros2 launch dsr_ros realsense_upsample.launch.py`.
 
 Feeds `/camera/depth/image_rect_raw` (16UC1) and `/camera/depth/camera_info` to upsample_node and
-publishes `/camera/depth_upsampled/...`. realsense-ros 4.x puts the driver in a namespace and a
+publishes `/camera/depth_upsampled/...`. For depth aligned to colour pass both
+depth_topic:=/aligned_depth_to_color/image_raw and info_topic:=/aligned_depth_to_color/camera_info.
+realsense-ros 4.x puts the driver in a namespace and a
 node both called `camera`: pass camera_prefix:=/camera/camera there. `start_camera:=true`
 also starts the driver (realsense2_camera's rs_launch.py).
 """
@@ -22,10 +24,14 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument("camera_prefix", default_value="/camera",
                               description="Namespace of the RealSense topics (/camera/camera on realsense-ros 4.x)"),
-        DeclareLaunchArgument("scale", default_value="2", description="2, 4, 8 or 16"),
-        DeclareLaunchArgument("device", default_value="auto", description="auto, cpu, cuda or cuda:N"),
-        DeclareLaunchArgument("backend", default_value="auto", description="auto, torch, tensorrt or onnxruntime"),
-        DeclareLaunchArgument("publish_points", default_value="false", description="Also publish a point cloud"),
+        DeclareLaunchArgument("scale", default_value="", description="2, 4, 8 or 16; empty: the params file's (4)"),
+        DeclareLaunchArgument("device", default_value="", description="auto, cpu, cuda or cuda:N; empty: params file"),
+        DeclareLaunchArgument("backend", default_value="", description="auto, torch, tensorrt or onnxruntime"),
+        DeclareLaunchArgument("publish_points", default_value="", description="true/false; empty: params file"),
+        DeclareLaunchArgument("depth_topic", default_value="/depth/image_rect_raw",
+                              description="Depth image under camera_prefix (/aligned_depth_to_color/image_raw: aligned)"),
+        DeclareLaunchArgument("info_topic", default_value="/depth/camera_info",
+                              description="Its CameraInfo under camera_prefix (/aligned_depth_to_color/camera_info)"),
         DeclareLaunchArgument("start_camera", default_value="false",
                               description="Also launch realsense2_camera's rs_launch.py"),
         IncludeLaunchDescription(
@@ -38,8 +44,8 @@ def generate_launch_description():
             launch_arguments={
                 "namespace": "",
                 "node_name": "realsense_upsample_node",
-                "depth_image": [prefix, "/depth/image_rect_raw"],
-                "depth_camera_info": [prefix, "/depth/camera_info"],
+                "depth_image": [prefix, LaunchConfiguration("depth_topic")],
+                "depth_camera_info": [prefix, LaunchConfiguration("info_topic")],
                 "upsampled_image": [prefix, "/depth_upsampled/image_raw"],
                 "upsampled_camera_info": [prefix, "/depth_upsampled/camera_info"],
                 "upsampled_points": [prefix, "/depth_upsampled/points"],

@@ -20,6 +20,7 @@ PARAMETER_ARGUMENTS = {
     "backend": ("backend", "str"),
     "precision": ("precision", "str"),
     "publish_points": ("publish_points", "bool"),
+    "input_transport": ("input_transport", "str"),
 }
 # Node's relative topic → launch argument holding the topic to remap it to.
 REMAPPINGS = {
@@ -54,7 +55,9 @@ def _node(context):
             name=value("node_name"),
             namespace=value("namespace"),
             parameters=[value("params_file"), overrides],
-            remappings=[(topic, value(arg)) for topic, arg in REMAPPINGS.items()],
+            # image_transport's compressedDepth sub-topic follows the depth image's remapping
+            remappings=[(topic, value(arg)) for topic, arg in REMAPPINGS.items()]
+            + [("depth/image_raw/compressedDepth", value("depth_image") + "/compressedDepth")],
             output="screen",
             emulate_tty=True,
         )
@@ -83,5 +86,7 @@ def generate_launch_description():
         DeclareLaunchArgument("backend", default_value="", description="auto, torch, tensorrt or onnxruntime"),
         DeclareLaunchArgument("precision", default_value="", description="fp32 or fp16; empty: params file"),
         DeclareLaunchArgument("publish_points", default_value="", description="true/false; empty: params file"),
+        DeclareLaunchArgument("input_transport", default_value="",
+                              description="raw or compressedDepth (subscribes <depth_image>/compressedDepth)"),
     ]
     return LaunchDescription([*arguments, OpaqueFunction(function=_node)])

@@ -75,7 +75,9 @@ def test_bag_gets_upsampled_topics_and_skips_malformed_frames(tmp_path, plugin, 
 
     assert digest(src) == before  # input untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "out"]  # no temporary left behind
-    assert any(dst.glob("*.mcap" if plugin == StoragePlugin.MCAP else "*.db3"))
+    data_file = "out.mcap" if plugin == StoragePlugin.MCAP else "out.db3"
+    assert (dst / data_file).is_file() and not list(dst.glob(".*"))  # final name, nothing hidden
+    assert data_file in (dst / "metadata.yaml").read_text()
     assert summary.frames == FRAMES and summary.upsampled == 3
     assert dict(summary.skipped) == {"encoding": 1, "deserialise": 1, "data_length": 1}
     assert any("skipped 1 × deserialise" in line for line in summary.lines())
@@ -105,8 +107,10 @@ def test_info_topic_can_be_named_and_frames_without_info_are_counted(tmp_path, c
     write_bag(src, StoragePlugin.MCAP)
     summary = bag.process_bag(src, dst, DEPTH, "/nonexistent/camera_info", core, storage="sqlite3", progress=False)
     assert summary.upsampled == 3 and summary.without_info == 3
-    assert any(dst.glob("*.db3"))
+    assert (dst / "out.db3").is_file()
     assert "/camera/depth_upsampled/camera_info" not in read_all(dst)
+    with Reader(dst) as reader:  # no empty connection either
+        assert "/camera/depth_upsampled/camera_info" not in {c.topic for c in reader.connections}
 
 
 def test_errors_leave_no_output(tmp_path, core):
@@ -181,3 +185,26 @@ def test_profile_on_a_bag_decodes_real_frames(tmp_path, capsys):
     assert report["input"] == [9, 12] and {"convert", "infer"} <= set(report["stages"])
     assert main([*argv[:5], "--bag", str(tmp_path / "good"), "--depth-topic", "/nope", "--backend", "torch"]) == 2
     assert "no sensor_msgs/msg/Image topic /nope" in capsys.readouterr().err
+
+
+def test_compressed_depth_topic_as_robots_record_it(tmp_path, core):
+    from compressed_depth_writer import compressed_depth_payload
+
+    topic = "/camera/depth/image_raw/compressedDepth"
+    src, dst = tmp_path / "in", tmp_path / "out"
+    with Writer(src, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        depth = writer.add_connection(topic, "sensor_msgs/msg/CompressedImage", typestore=TS)
+        info = writer.add_connection(CAMINFO, INFO, typestore=TS)
+        for i, codec in enumerate(["png", "rvl", "jpeg"]):
+            hdr = header(1, i * 33_000_000, "depth_frame")
+            fmt, data = compressed_depth_payload(scene_mm(12, 9), "16UC1", "png" if codec == "jpeg" else codec)
+            msg = T["sensor_msgs/msg/CompressedImage"](header=hdr, format=fmt.replace("png", codec),
+                                                       data=np.frombuffer(data, np.uint8).copy())
+            writer.write(depth, i, TS.serialize_cdr(msg, "sensor_msgs/msg/CompressedImage"))
+            writer.write(info, i, TS.serialize_cdr(info_msg(12, 9, hdr=hdr), INFO))
+    summary = bag.process_bag(src, dst, topic, None, core, progress=False)
+    assert summary.upsampled == 2 and dict(summary.skipped) == {"format": 1}
+    result = read_all(dst)
+    images = result["/camera/depth_upsampled/image_raw"]
+    assert [(m.width, m.height, m.encoding) for _, m in images] == [(24, 18, "16UC1")] * 2
+    assert len(result["/camera/depth_upsampled/camera_info"]) == 2  # paired through the sibling camera_info

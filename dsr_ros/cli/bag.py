@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__)
     p.add_argument("input", help="input bag directory (or .mcap / .db3 file); never modified")
     p.add_argument("output", help="output bag directory (must not exist)")
-    p.add_argument("--depth-topic", required=True, help="depth Image topic, e.g. /camera/depth/image_raw")
+    p.add_argument("--depth-topic", required=True,
+                   help="depth Image topic, e.g. /camera/depth/image_raw, or its compressedDepth sub-topic")
     p.add_argument("--info-topic", help="CameraInfo topic (default: the sibling camera_info of the depth topic)")
     p.add_argument("--model", help="weight file (.safetensors); default: the shipped model for --scale/--variant")
     p.add_argument("--scale", type=int, default=SPECS["scale"].default, choices=SPECS["scale"].choices)

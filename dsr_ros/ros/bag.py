@@ -1,6 +1,9 @@
 """Bag processing: run the node core over a ROS 2 bag (mcap or sqlite3) and write a new bag with the upsampled topics.
 
-The input is only read. Output goes to a temporary sibling directory renamed into place on success.
+The depth topic may be raw (sensor_msgs/Image) or image_transport's compressedDepth (sensor_msgs/CompressedImage,
+e.g. /camera/depth/image_raw/compressedDepth, as robots record). The input is only read. The output bag is
+written inside a temporary sibling directory and moved into place on success, so its data file has its
+final name.
 """
 from __future__ import annotations
 
@@ -19,7 +22,9 @@ from dsr_ros.ros.core import REASONS, NodeCore
 from dsr_ros.ros.pairing import InfoCache, stamp_ns
 
 IMAGE, INFO, CLOUD = "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo", "sensor_msgs/msg/PointCloud2"
-EXTRA_REASONS = {"deserialise": "message bytes could not be deserialised as sensor_msgs/Image"}
+COMPRESSED = "sensor_msgs/msg/CompressedImage"
+COMPRESSED_SUFFIX = "/compressedDepth"  # image_transport's sub-topic of the compressedDepth transport
+EXTRA_REASONS = {"deserialise": "message bytes could not be deserialised as the depth topic's type"}
 
 
 class BagError(ValueError):
@@ -56,8 +61,9 @@ def read_messages(reader: Any, connections: Sequence[Any] = ()) -> Iterator[tupl
 
 
 def _namespace(depth_topic: str) -> str:
-    """The depth topic's parent namespace ('/camera/depth' for '/camera/depth/image_raw')."""
-    parent = depth_topic.rstrip("/").rpartition("/")[0]
+    """The depth image's parent namespace ('/camera/depth' for '/camera/depth/image_raw[/compressedDepth]')."""
+    topic = depth_topic.rstrip("/").removesuffix(COMPRESSED_SUFFIX)
+    parent = topic.rpartition("/")[0]
     if not parent:
         raise BagError(f"depth topic {depth_topic!r} needs a namespace, e.g. /camera/depth/image_raw")
     return parent
@@ -154,15 +160,15 @@ def process_bag(src: Path, dst: Path, depth_topic: str, info_topic: str | None, 
     info_topic = info_topic or sibling_info_topic(depth_topic)
     out_topics = {leaf: upsampled_topic(depth_topic, leaf) for leaf in ("image_raw", "camera_info", "points")}
     summary = BagSummary()
-    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
+    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")  # holds dst.name while written
     try:
         with open_bag(src) as reader:
             depth_conns = [c for c in reader.connections if c.topic == depth_topic]
             if not depth_conns:
-                images = sorted({c.topic for c in reader.connections if c.msgtype == IMAGE})
+                images = sorted({c.topic for c in reader.connections if c.msgtype in (IMAGE, COMPRESSED)})
                 raise BagError(f"no topic {depth_topic} in {src}; image topics: {', '.join(images) or 'none'}")
-            if any(c.msgtype != IMAGE for c in depth_conns):
-                raise BagError(f"{depth_topic} is not a {IMAGE} topic")
+            if len({c.msgtype for c in depth_conns}) != 1 or depth_conns[0].msgtype not in (IMAGE, COMPRESSED):
+                raise BagError(f"{depth_topic} is not a {IMAGE} or {COMPRESSED} (compressedDepth) topic")
             taken = sorted(set(out_topics.values()) & {c.topic for c in reader.connections})
             if taken:
                 raise BagError(f"input bag already has {', '.join(taken)}; was it upsampled before?")
@@ -170,35 +176,48 @@ def process_bag(src: Path, dst: Path, depth_topic: str, info_topic: str | None, 
             if any(c.msgtype != INFO for c in info_conns):
                 raise BagError(f"{info_topic} is not a {INFO} topic")
             infos = _load_infos(reader, info_conns, typestore, summary)
-            writer = Writer(tmp, version=9, storage_plugin=_storage_plugin(src, storage))
+            tmp.mkdir()
+            writer = Writer(tmp / dst.name, version=9, storage_plugin=_storage_plugin(src, storage))
             with writer:
                 copies = {c.id: _copy_connection(writer, c, typestore) for c in reader.connections}
-                out = {"image_raw": writer.add_connection(out_topics["image_raw"], IMAGE, typestore=typestore),
-                       "camera_info": writer.add_connection(out_topics["camera_info"], INFO, typestore=typestore)}
-                if core.options.publish_points:
-                    out["points"] = writer.add_connection(out_topics["points"], CLOUD, typestore=typestore)
+                out = OutputTopics(writer, typestore, out_topics)
                 depth_ids = {c.id for c in depth_conns}
                 total = sum(c.msgcount for c in depth_conns)
                 with tqdm(total=total, unit="frame", desc="dsr bag", disable=not progress) as bar:
                     for conn, t_ns, raw in read_messages(reader):
                         writer.write(copies[conn.id], t_ns, raw)
                         if conn.id in depth_ids:
-                            _upsample_one(raw, t_ns, core, typestore, infos, writer, out, summary)
+                            _upsample_one(raw, depth_conns[0].msgtype, t_ns, core, typestore, infos, out, summary)
                             bar.update(1)
-        os.rename(tmp, dst)
+        os.rename(tmp / dst.name, dst)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
     return summary
 
 
-def _upsample_one(raw: bytes, t_ns: int, core: NodeCore, typestore: Any, infos: InfoCache, writer: Any,
-                  out: dict[str, Any], summary: BagSummary) -> None:
+class OutputTopics:
+    """The upsampled topics of the output bag; each connection is added when its first message is written."""
+
+    def __init__(self, writer: Any, typestore: Any, topics: dict[str, str]) -> None:
+        self.writer, self.typestore, self.topics = writer, typestore, topics
+        self.types = {"image_raw": IMAGE, "camera_info": INFO, "points": CLOUD}
+        self._connections: dict[str, Any] = {}
+
+    def write(self, leaf: str, t_ns: int, msg: Any) -> None:
+        msgtype = self.types[leaf]
+        if leaf not in self._connections:
+            self._connections[leaf] = self.writer.add_connection(self.topics[leaf], msgtype, typestore=self.typestore)
+        self.writer.write(self._connections[leaf], t_ns, self.typestore.serialize_cdr(msg, msgtype))
+
+
+def _upsample_one(raw: bytes, msgtype: str, t_ns: int, core: NodeCore, typestore: Any, infos: InfoCache,
+                  out: OutputTopics, summary: BagSummary) -> None:
     """Run the core on one depth message and write its outputs at the input's receive time."""
     summary.frames += 1
     start = time.perf_counter()
     try:
-        image = typestore.deserialize_cdr(raw, IMAGE)
+        image = typestore.deserialize_cdr(raw, msgtype)
     except Exception:  # noqa: BLE001 - truncated or foreign bytes: skip and count, like any bad frame
         summary.skipped["deserialise"] += 1
         return
@@ -212,10 +231,10 @@ def _upsample_one(raw: bytes, t_ns: int, core: NodeCore, typestore: Any, infos: 
     for stage, ms in result.timings.items():
         summary.timer.record(stage, ms)
     summary.timer.record("total", (time.perf_counter() - start) * 1000.0)
-    writer.write(out["image_raw"], t_ns, typestore.serialize_cdr(result.image, IMAGE))
+    out.write("image_raw", t_ns, result.image)
     if result.camera_info is None:
         summary.without_info += 1
     else:
-        writer.write(out["camera_info"], t_ns, typestore.serialize_cdr(result.camera_info, INFO))
+        out.write("camera_info", t_ns, result.camera_info)
     if result.cloud is not None:
-        writer.write(out["points"], t_ns, typestore.serialize_cdr(result.cloud, CLOUD))
+        out.write("points", t_ns, result.cloud)
