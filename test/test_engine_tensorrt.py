@@ -78,7 +78,7 @@ def test_corrupt_cache_file_is_rebuilt(tmp_path: Path, caplog: pytest.LogCapture
     with caplog.at_level(logging.WARNING, logger="dsr_ros"):
         engine = make(tmp_path, toolkit, shapes=ShapeRange.static((1, 1, 6, 8)))
     assert toolkit.compiled == [("1x1x6x8", torch.float32)]
-    assert any("unreadable" in r.getMessage() and "rebuilding" in r.getMessage() for r in caplog.records)
+    assert any("content hash mismatch" in r.getMessage() and "rebuilding" in r.getMessage() for r in caplog.records)
     assert FakeToolkit().load(engine.engine_path) is not None  # the rebuilt file is valid again
 
 

@@ -1,6 +1,7 @@
 """Inference back ends behind one interface, chosen by name (`auto` picks the best available).
 
 `auto` on a CUDA device tries TensorRT, then PyTorch on the GPU, then the best CPU back end;
+TensorRT engines are prepared in the background while PyTorch serves (engine/background.py);
 on CPU it uses the back end measured fastest here (see BENCHMARKS.md). Every fallback logs
 one line on the `dsr_ros` logger saying what was missing. An explicitly named back end never
 falls back: it fails with that message instead.
@@ -87,8 +88,14 @@ def auto_candidates(device: str, precision: str, scale: int) -> list[tuple[str, 
 
 
 def _build(backend: str, model: DSRNet, device: str, precision: str, options: dict[str, object]) -> InferenceEngine:
+    """One back end; TensorRT without fixed `shapes` is prepared in the background behind PyTorch on its device."""
     spec = REGISTRY[backend]
-    return spec.factory(model, device, precision, **{k: v for k, v in options.items() if k in spec.options})
+    engine = spec.factory(model, device, precision, **{k: v for k, v in options.items() if k in spec.options})
+    if backend == "tensorrt" and "shapes" not in options:
+        from dsr_ros.engine.background import BackgroundEngine
+
+        engine = BackgroundEngine(engine, _build("torch", model, device, precision, options))
+    return engine
 
 
 def create_engine(

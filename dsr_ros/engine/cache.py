@@ -2,8 +2,11 @@
 
 A TensorRT engine is only valid for the exact model weights, input shapes, precision, GPU and
 TensorRT/torch-tensorrt versions it was built with; the key hashes all of them, so any change
-gives a new file and the old one is never loaded by mistake. Writers hold a lock file so two
-nodes starting together build once and never interleave bytes.
+gives a new file and the old one is never loaded by mistake. An engine is verified (parity with
+PyTorch) before it is written; beside it a `.json` record holds its key fields and the SHA-256 of
+its bytes, checked before every load: engines are executable artefacts, so a file that does not
+match its record is deleted and rebuilt. Writers hold a lock file so two nodes starting together
+build once and never interleave bytes.
 """
 from __future__ import annotations
 
@@ -65,6 +68,13 @@ class ShapeRange:
     def contains(self, shape: tuple[int, ...]) -> bool:
         return len(shape) == 4 and all(a <= s <= b for a, s, b in zip(self.min, shape, self.max))
 
+    def to_list(self) -> list[list[int]]:
+        return [list(self.min), list(self.opt), list(self.max)]
+
+    @classmethod
+    def from_list(cls, value: list[list[int]]) -> ShapeRange:
+        return cls.ranged(*(tuple(v) for v in value))
+
     def tag(self) -> str:
         """A readable, filename-safe description, e.g. `1x1x60x80` or `1x1x32x32-1x1x60x80-1x1x120x160`."""
         text = ["x".join(map(str, s)) for s in (self.min, self.opt, self.max)]
@@ -80,6 +90,14 @@ def model_fingerprint(model: torch.nn.Module) -> str:
         t = tensor.detach().to("cpu", torch.float32).contiguous()
         digest.update(f"{name}:{tuple(t.shape)}".encode())
         digest.update(t.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     return digest.hexdigest()
 
 
@@ -105,35 +123,75 @@ class EngineCache:
         save: Callable[[T, Path], None],
         load: Callable[[Path], T],
         stem: str = "engine",
+        verify: Callable[[T], None] | None = None,
     ) -> T:
-        """The cached engine for `fields`; builds (once across processes) when missing or corrupt."""
+        """The cached engine for `fields`; builds (once across processes) when missing, corrupt or tampered.
+
+        A built engine is passed to `verify` before it is saved or returned; if that raises, nothing is written.
+        """
         path = self.path_for(fields, stem)
-        cached = self._try_load(path, load)
+        cached = self._try_load(path, fields, load)
         if cached is not None:
             return cached
         self.root.mkdir(parents=True, exist_ok=True)
         with self._locked(path):
-            cached = self._try_load(path, load)  # another process may have built it while we waited
+            cached = self._try_load(path, fields, load)  # another process may have built it while we waited
             if cached is not None:
                 return cached
             engine = build()
+            if verify is not None:
+                verify(engine)
             write_atomic(path, lambda tmp: save(engine, tmp))
-            path.with_suffix(".json").write_text(json.dumps(fields, indent=1, sort_keys=True))
+            record = {"fields": fields, "sha256": file_sha256(path)}
+            write_atomic(path.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(record, indent=1,
+                                                                                          sort_keys=True)))
             log.info("saved engine to %s", path)
             return engine
 
+    def covering(self, fields: dict[str, str], shape: tuple[int, ...], stem: str = "engine") -> ShapeRange | None:
+        """The shape range of a recorded engine equal to `fields` but for its `shape` field that accepts `shape`."""
+        for record_path in sorted(self.root.glob(f"{stem}-*.json")):
+            try:
+                recorded = json.loads(record_path.read_text())["fields"]
+                shapes = ShapeRange.from_list(json.loads(recorded["shape_range"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            same = {k: v for k, v in recorded.items() if k not in ("shape", "shape_range")} == {
+                k: v for k, v in fields.items() if k not in ("shape", "shape_range")}
+            if same and shapes.contains(tuple(shape)):
+                return shapes
+        return None
+
     @staticmethod
-    def _try_load(path: Path, load: Callable[[Path], T]) -> T | None:
+    def _try_load(path: Path, fields: dict[str, str], load: Callable[[Path], T]) -> T | None:
         if not path.exists():
             return None
-        try:
-            engine = load(path)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file means "rebuild", never "crash"
-            log.warning("cached engine %s is unreadable (%s: %s); rebuilding it", path, type(exc).__name__, exc)
+        problem = EngineCache._record_problem(path, fields)
+        if problem is None:
+            try:
+                engine = load(path)
+            except Exception as exc:  # noqa: BLE001 - any unreadable file means "rebuild", never "crash"
+                problem = f"unreadable ({type(exc).__name__}: {exc})"
+        if problem is not None:
+            log.warning("cached engine %s is %s; rebuilding it", path, problem)
             path.unlink(missing_ok=True)
+            path.with_suffix(".json").unlink(missing_ok=True)
             return None
         log.info("loaded cached engine %s", path)
         return engine
+
+    @staticmethod
+    def _record_problem(path: Path, fields: dict[str, str]) -> str | None:
+        """Why the file may not be loaded (no record, other key, content changed), or None."""
+        try:
+            record = json.loads(path.with_suffix(".json").read_text())
+        except (OSError, ValueError):
+            return "without a readable record of its key and content hash"
+        if not isinstance(record, dict) or record.get("fields") != fields:
+            return "recorded for another key"
+        if record.get("sha256") != file_sha256(path):
+            return "changed since it was verified (content hash mismatch)"
+        return None
 
     @staticmethod
     @contextmanager

@@ -8,6 +8,7 @@ dtype is asserted, because the `enabled_precisions` flag changed meaning across 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
 import threading
@@ -134,11 +135,42 @@ def progress_log(what: str, interval_s: float) -> Iterator[None]:
     log.info("finished %s in %.1f s", what, time.monotonic() - start)
 
 
+#: Largest tolerated max |TensorRT − PyTorch fp32| relative to the output range, per precision.
+PARITY_TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
+PARITY_FRAMES = 3  # inputs per checked shape
+
+
+class EngineRejected(EngineUnavailable):
+    """A built engine disagreed with PyTorch fp32 beyond the tolerance; it was neither cached nor used."""
+
+
+def parity_inputs(shape: tuple[int, ...], count: int = PARITY_FRAMES, seed: int = 0) -> list[np.ndarray]:
+    """Normalised-depth-like inputs (log ratios with edges and slopes), the kind the engine will see."""
+    rng = np.random.default_rng(seed)
+    n, c, h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = []
+    for _ in range(count):
+        slope = rng.normal(0, 0.3, 2).astype(np.float32)
+        step = np.where(xx > rng.integers(0, w), rng.normal(0, 0.5), 0.0).astype(np.float32)
+        frame = slope[0] * yy / h + slope[1] * xx / w + step + rng.normal(0, 0.01, (h, w)).astype(np.float32)
+        out.append(np.broadcast_to(frame, (n, c, h, w)).astype(np.float32))
+    return out
+
+
+def parity_error(engine_out: np.ndarray, model: DSRNet, x: np.ndarray) -> float:
+    """max |engine − PyTorch fp32| / max |PyTorch fp32| on the same input."""
+    with torch.inference_mode():
+        ref = copy.deepcopy(model).float().cpu()(torch.from_numpy(x)).numpy()
+    return float(np.abs(engine_out - ref).max() / max(np.abs(ref).max(), 1e-12))
+
+
 class TensorRTEngine(InferenceEngine):
     """DSRNet compiled by torch-tensorrt for one shape or a min/opt/max range, cached on disk.
 
-    Without `shapes`, the engine is built (or loaded) for the first input shape it sees; an input
-    outside the built range triggers a logged rebuild for that static shape.
+    Every engine built is parity-checked against PyTorch fp32 before it is cached or used. Without
+    `shapes`, the engine for the first input shape is a cached one whose range covers it (e.g. from
+    `dsr compile --max-height`), else one built for that static shape.
     """
 
     name = "tensorrt"
@@ -170,8 +202,10 @@ class TensorRTEngine(InferenceEngine):
         self.progress_interval_s = progress_interval_s
         self.fingerprint = model_fingerprint(model)
         self.model = copy.deepcopy(model).eval().to(self.torch_device, self.dtype)
+        self.reference = copy.deepcopy(model).eval().float().cpu()  # the fp32 PyTorch every engine must match
         self.shapes: ShapeRange | None = None
         self.engine_path: Path | None = None
+        self.parity: float | None = None  # relative error of the last engine built (None: loaded from cache)
         self._compiled: torch.nn.Module | None = None
         if shapes is not None:
             self.prepare(shapes)
@@ -181,52 +215,78 @@ class TensorRTEngine(InferenceEngine):
         return {
             "model": self.fingerprint,
             "shape": shapes.tag(),
+            "shape_range": json.dumps(shapes.to_list()),
             "precision": self.precision,
             "gpu": self.toolkit.device_name(self.torch_device),
             **self.toolkit.versions(),
         }
 
+    def _stem(self, shapes: ShapeRange) -> str:
+        return f"dsrnet_x{self.scale}_{shapes.tag()}_{self.precision}"
+
+    def shapes_for(self, shape: tuple[int, ...]) -> ShapeRange:
+        """The range to prepare for an input shape: a cached engine's range that covers it, else that shape."""
+        wanted = ShapeRange.static(shape)
+        fields = self.key_fields(wanted)
+        stem_prefix = f"dsrnet_x{self.scale}_*"
+        return self.cache.covering(fields, shape, stem=stem_prefix) or wanted
+
     def prepare(self, shapes: ShapeRange) -> Path:
-        """Load the engine for `shapes` from the cache, building and saving it first if needed."""
+        """Load the engine for `shapes` from the cache, or build, verify and save it (EngineRejected if wrong)."""
         fields = self.key_fields(shapes)
-        stem = f"dsrnet_x{self.scale}_{shapes.tag()}_{self.precision}"
-        self._compiled = self.cache.get_or_build(
+        stem = self._stem(shapes)
+        self.parity = None
+        compiled = self.cache.get_or_build(
             fields,
             build=lambda: self._build(shapes),
             save=lambda module, path: self.toolkit.save(module, path, shapes, self.dtype, self.torch_device),
             load=self.toolkit.load,
             stem=stem,
+            verify=lambda module: self._verify(module, shapes),
         )
-        self.shapes = shapes
+        self._compiled, self.shapes = compiled, shapes
         self.engine_path = self.cache.path_for(fields, stem)
         return self.engine_path
 
-    def _build(self, shapes: ShapeRange) -> torch.nn.Module:
-        what = f"compiling TensorRT {self.precision} engine for input {shapes.tag()} ×{self.scale}"
-        with progress_log(what, self.progress_interval_s), torch.inference_mode(False):
-            return self.toolkit.compile(self.model, shapes, self.dtype)
-
-    @torch.inference_mode()
-    def infer(self, batch: np.ndarray) -> np.ndarray:
-        if self.shapes is None or not self.shapes.contains(batch.shape):
-            if self.shapes is not None:
-                log.warning("input %s is outside the engine's range %s; building for it", batch.shape, self.shapes.tag())
-            self.prepare(ShapeRange.static(batch.shape))
+    def _run(self, module: torch.nn.Module, batch: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(self.torch_device, self.dtype)
-        y = self._compiled(x)
+        y = module(x)
         if isinstance(y, (tuple, list)):
             y = y[0]
         if y.dtype != self.dtype:
             raise RuntimeError(f"TensorRT engine returned {y.dtype} for a {self.precision} graph ({self.engine_path})")
         return y.float().cpu().numpy()
 
+    @torch.inference_mode()
+    def _verify(self, module: torch.nn.Module, shapes: ShapeRange) -> None:
+        """Parity with PyTorch fp32 at the range's opt and max shapes; EngineRejected beyond the tolerance."""
+        worst = 0.0
+        for shape in dict.fromkeys((shapes.opt, shapes.max)):
+            for x in parity_inputs(shape):
+                ref = self.reference(torch.from_numpy(x)).numpy()
+                out = self._run(module, x)
+                if out.shape != ref.shape:
+                    raise EngineRejected(f"engine output {out.shape} for input {x.shape}; PyTorch gives {ref.shape}")
+                worst = max(worst, float(np.abs(out - ref).max() / max(np.abs(ref).max(), 1e-12)))
+        tolerance = PARITY_TOLERANCE[self.precision]
+        if not worst <= tolerance:
+            raise EngineRejected(f"TensorRT {self.precision} engine for {shapes.tag()} differs from PyTorch fp32 by "
+                                 f"{worst:.2e} (tolerance {tolerance:.0e}); not cached, not used")
+        self.parity = worst
 
-#: Largest tolerated max |TensorRT − PyTorch fp32| relative to the output range, per precision.
-PARITY_TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2}
+    def _build(self, shapes: ShapeRange) -> torch.nn.Module:
+        what = f"compiling TensorRT {self.precision} engine for input {shapes.tag()} ×{self.scale}"
+        with progress_log(what, self.progress_interval_s), torch.inference_mode(False):
+            return self.toolkit.compile(self.model, shapes, self.dtype)
 
+    def ready_for(self, shape: tuple[int, ...]) -> bool:
+        return self._compiled is not None and self.shapes is not None and self.shapes.contains(shape)
 
-def parity_error(engine_out: np.ndarray, model: DSRNet, x: np.ndarray) -> float:
-    """max |engine − PyTorch fp32| / max |PyTorch fp32| on the same input."""
-    with torch.inference_mode():
-        ref = copy.deepcopy(model).float().cpu()(torch.from_numpy(x)).numpy()
-    return float(np.abs(engine_out - ref).max() / max(np.abs(ref).max(), 1e-12))
+    @torch.inference_mode()
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """Run the engine; an input outside its range first prepares one (synchronously: see BackgroundEngine)."""
+        if not self.ready_for(batch.shape):
+            if self.shapes is not None:
+                log.warning("input %s is outside the engine's range %s; preparing one", batch.shape, self.shapes.tag())
+            self.prepare(self.shapes_for(batch.shape))
+        return self._run(self._compiled, batch)
