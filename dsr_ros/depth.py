@@ -27,6 +27,8 @@ MAX_MM = 65535
 SATURATED_MM = 65535
 # Float depth beyond this (metres) is a corrupt value, not a measurement: treated as invalid.
 MAX_VALID_M = 1000.0
+#: Pixels sampled for a frame's reference depth (LogDepth.of); smaller frames use every pixel.
+REFERENCE_SAMPLES = 16384
 #: Network outputs are clipped to this many e-folds of the reference before exp (no overflow).
 MAX_LOG_RATIO = 12.0
 
@@ -70,6 +72,14 @@ def from_metres(metres: np.ndarray, dtype: np.dtype | type) -> np.ndarray:
 NORMALISATION = {"mode": "log_median"}
 
 
+def _median(values: np.ndarray) -> float:
+    """np.median of a non-empty 1-D array, without its per-call overhead (the node calls it per frame)."""
+    n = values.size
+    low, high = (n - 1) // 2, n // 2
+    part = np.partition(values, (low, high))
+    return float(part[low] + part[high]) / 2.0
+
+
 @dataclass(frozen=True)
 class LogDepth:
     """The network's representation of one frame: log(depth / reference), reference in metres."""
@@ -78,8 +88,16 @@ class LogDepth:
 
     @classmethod
     def of(cls, metres: np.ndarray, valid: np.ndarray) -> LogDepth:
-        """Reference = median of the valid depths (1 m for a frame with none)."""
-        return cls(float(np.median(metres[valid])) if valid.any() else 1.0)
+        """Reference = median of the valid depths (1 m for a frame with none).
+
+        Large frames are sampled on a regular grid of about REFERENCE_SAMPLES pixels: the network
+        passes a change of reference through exactly, so only robustness matters, not the exact value.
+        """
+        stride = max(1, int(np.ceil(np.sqrt(metres.size / REFERENCE_SAMPLES))))
+        sampled = valid[..., ::stride, ::stride]
+        if stride > 1 and sampled.any():
+            return cls(_median(metres[..., ::stride, ::stride][sampled]))
+        return cls(_median(metres[valid]) if valid.any() else 1.0)
 
     def encode(self, metres: np.ndarray) -> np.ndarray:
         """Depth in metres → log ratio to the reference (float32)."""
@@ -92,10 +110,19 @@ class LogDepth:
 
 
 def encode_frame(metres: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, LogDepth]:
-    """One LR frame as the network's input: log ratio to its median, holes filled from neighbours."""
+    """One LR frame as the network's input: log ratio to its median, holes filled from neighbours.
+
+    Works in one new float32 array (the node's hot path): invalid pixels are set to the reference
+    before the log (torch's, 2x numpy's on float32), then to their nearest valid neighbour's value.
+    """
+    import torch  # here, not at the top: the ROS modules import this file and must load without torch
+
     norm = LogDepth.of(metres, valid)
-    encoded = norm.encode(np.where(valid, metres, norm.reference))
-    return fill_invalid(encoded, valid), norm
+    with np.errstate(invalid="ignore", over="ignore"):  # invalid pixels may be NaN or inf: overwritten next
+        encoded = np.multiply(metres, np.float32(1.0 / norm.reference), dtype=np.float32)
+    np.copyto(encoded, np.float32(1.0), where=~valid)
+    torch.from_numpy(encoded).log_()
+    return fill_invalid(encoded, valid, out=encoded), norm
 
 
 def in_range(metres: np.ndarray, valid_range: tuple[float, float] | None) -> np.ndarray:
@@ -107,19 +134,27 @@ def in_range(metres: np.ndarray, valid_range: tuple[float, float] | None) -> np.
         return finite & (metres >= valid_range[0]) & (metres <= valid_range[1])
 
 
-def fill_invalid(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Replace invalid pixels by their nearest valid neighbour so convolutions see no holes."""
+def fill_invalid(values: np.ndarray, valid: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Replace invalid pixels by their nearest valid neighbour so convolutions see no holes.
+
+    Writes into `out` (a new array if None; `values` itself is allowed). A frame without any valid
+    pixel becomes zeros: there is nothing to copy from.
+    """
+    out = values.copy() if out is None else out
+    if out is not values:
+        np.copyto(out, values)
     if valid.all():
-        return values
+        return out
     if not valid.any():
-        return np.zeros_like(values)
+        out.fill(0)
+        return out
+    invalid = ~valid
     _, labels = cv2.distanceTransformWithLabels(
-        (valid == 0).astype(np.uint8) * 255, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+        invalid.view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
     )
-    ys, xs = np.nonzero(valid)
     # distanceTransformWithLabels numbers the zero pixels (here: valid ones) in row-major order from 1.
-    lookup = values[ys, xs]
-    return lookup[labels - 1].astype(values.dtype)
+    out[invalid] = values[valid][labels[invalid] - 1]
+    return out
 
 
 def upsample_mask(mask: np.ndarray, scale: int) -> np.ndarray:

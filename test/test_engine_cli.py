@@ -35,7 +35,7 @@ def weights(tmp_path: Path) -> Path:
 def check_entry(entry: dict, backend: str, h: int, w: int) -> None:
     assert entry["backend"] == backend and entry["device"] == "cpu" and entry["input"] == [h, w]
     assert entry["fps"] > 0
-    assert list(entry["stages"]) == ["convert", "preprocess", "infer", "postprocess"]
+    assert list(entry["stages"]) == ["decode", "preprocess", "infer", "postprocess", "encode"]
     for stats in entry["stages"].values():
         assert list(stats) == list(STAT_KEYS)
         assert 0 <= stats["p50_ms"] <= stats["p90_ms"] <= stats["p99_ms"] <= stats["max_ms"]

@@ -166,7 +166,7 @@ def test_cli_bad_configuration_is_a_cli_error(tmp_path):
 
 
 def test_profile_on_a_bag_decodes_real_frames(tmp_path, capsys):
-    """`dsr profile --bag` times the node's real convert path on the bag's frames (malformed ones fail clearly)."""
+    """`dsr profile --bag` runs the node's per-frame path on the bag's frames (malformed ones fail clearly)."""
     import json
 
     from dsr_ros.cli import main
@@ -182,7 +182,7 @@ def test_profile_on_a_bag_decodes_real_frames(tmp_path, capsys):
             "--backend", "torch", "--warmup", "1", "--iterations", "4", "--json", str(out)]
     assert main(argv) == 0
     report = json.loads(out.read_text())
-    assert report["input"] == [9, 12] and {"convert", "infer"} <= set(report["stages"])
+    assert report["input"] == [9, 12] and {"decode", "infer", "encode"} <= set(report["stages"])
     assert main([*argv[:5], "--bag", str(tmp_path / "good"), "--depth-topic", "/nope", "--backend", "torch"]) == 2
     assert "no sensor_msgs/msg/Image topic /nope" in capsys.readouterr().err
 

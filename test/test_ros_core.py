@@ -35,7 +35,7 @@ def test_frame_from_cdr_bytes_gives_upsampled_image_and_info_with_input_header(c
                                                                                          "tof_optical")
     assert (result.camera_info.width, result.camera_info.height) == (40, 30)
     assert result.camera_info.k[2] == pytest.approx(19.5) and result.camera_info.k[5] == pytest.approx(14.5)
-    assert set(result.timings) >= {"convert", "preprocess", "infer", "postprocess"}
+    assert set(result.timings) >= {"decode", "preprocess", "infer", "postprocess", "encode"}
     assert all(ms >= 0 for ms in result.timings.values())
     assert result.cloud is None
     up = image_to_array(out)

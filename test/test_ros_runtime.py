@@ -114,7 +114,7 @@ def test_stats_values_and_levels():
     assert values["frames_received"] == "4" and values["frames_published"] == "3"
     assert values["frames_dropped"] == "1" and values["skipped_all_invalid"] == "1"
     assert float(values["frame_rate_hz"]) == 10.0
-    assert {"infer_p50_ms", "infer_p99_ms", "convert_p99_ms", "publish_p50_ms", "total_p99_ms"} <= set(values)
+    assert {"infer_p50_ms", "infer_p99_ms", "decode_p99_ms", "encode_p50_ms", "publish_p50_ms", "total_p99_ms"} <= set(values)
     assert stats.level()[0] == "OK"
     now[0] += 10
     assert stats.level() == ("WARN", "no depth frame for 10.0 s")

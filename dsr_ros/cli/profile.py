@@ -1,7 +1,7 @@
 """`dsr profile`: per-stage latency of the whole depth path on synthetic frames, one or several back ends.
 
-Each frame goes through convert (message bytes → array, and the result back to bytes, as the
-node does), preprocess, infer and postprocess (the Upsampler's own stages). After warm-up
+Each frame is a sensor_msgs/Image that goes through the node's own per-frame function
+(NodeCore.process): decode (Image → array), preprocess, infer, postprocess, encode (array → Image). After warm-up
 frames, it reports mean/p50/p90/p99/max per stage, frames per second, peak memory and the
 network's multiply-accumulate count. `--live` instead starts the real `upsample_node` process and
 measures it through DDS the way ros2_benchmark does (see dsr_ros/profiling/live.py).
@@ -13,8 +13,8 @@ options after colons: `torch:eager`, `torch:compile`, `torch:cuda_graphs`, `torc
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +23,8 @@ from dsr_ros.cli.common import CliError, add_device_argument, add_model_argument
 from dsr_ros.engine import BACKENDS, EngineUnavailable
 from dsr_ros.net import DSRNet
 from dsr_ros.profiling.report import comparison_json, count_macs, format_run, plot_runs, ratio_vs, write_json
-from dsr_ros.profiling.runs import parse_spec, profile_backend, synthetic_frames
+from dsr_ros.profiling.runs import depth_messages, message_factory, parse_spec, profile_backend, synthetic_frames
+from dsr_ros.ros.messages import MessageFactory
 from dsr_ros.upsampler import Upsampler
 
 BASELINE = "torch:eager"
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_device_argument(parser, help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
     parser.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1", help="synthetic frame encoding")
-    parser.add_argument("--bag", type=Path, help="profile on the depth frames of a ROS 2 bag instead (convert = CDR decode)")
+    parser.add_argument("--bag", type=Path, help="profile on the depth frames of a ROS 2 bag instead")
     parser.add_argument("--depth-topic", default="/camera/depth/image_raw", help="--bag: the depth Image topic")
     parser.add_argument("--warmup", type=int, default=5, help="frames run before measuring (default 5)")
     parser.add_argument("--iterations", type=int, default=50, help="frames measured (default 50)")
@@ -72,8 +73,8 @@ def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsam
         raise CliError(f"back end {spec!r}: {exc}") from None
 
 
-def _frames(args: argparse.Namespace) -> tuple[list[bytes], Callable[[bytes], np.ndarray]]:
-    """Serialised frames and their decoder: a bag's depth topic, or synthetic raw arrays."""
+def _messages(args: argparse.Namespace, factory: MessageFactory) -> list[Any]:
+    """Depth Image messages: a bag's depth topic, or synthetic frames."""
     if args.bag:
         from dsr_ros.ros.bag import BagError
         from dsr_ros.ros.bag_frames import read_depth_frames
@@ -82,8 +83,7 @@ def _frames(args: argparse.Namespace) -> tuple[list[bytes], Callable[[bytes], np
             return read_depth_frames(args.bag, args.depth_topic, limit=args.warmup + args.iterations)
         except BagError as exc:
             raise CliError(str(exc)) from None
-    shape, dtype = (args.height, args.width), np.dtype(np.uint16 if args.encoding == "16UC1" else np.float32)
-    return synthetic_frames(args.height, args.width, args.encoding), lambda raw: np.frombuffer(raw, dtype).reshape(shape)
+    return depth_messages(synthetic_frames(args.height, args.width, args.encoding), args.encoding, factory)
 
 
 def _rates(text: str) -> list[float]:
@@ -164,8 +164,9 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model, source = model_from_args(args)
-    frames, decode = _frames(args)
-    args.height, args.width = decode(frames[0]).shape
+    factory = message_factory()
+    messages = _messages(args, factory)
+    args.height, args.width = messages[0].height, messages[0].width
     macs = count_macs(model, args.height, args.width)
     params = sum(p.numel() for p in model.parameters())
     print(f"model: DSRNet ×{model.scale} ({source}), {params / 1e6:.2f} M parameters, "
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     runs = []
     for spec, upsampler in upsamplers:
         label = upsampler.engine.name if spec == "auto" else spec
-        run_ = profile_backend(upsampler, label, frames, decode, args.warmup, args.iterations, args.max_seconds)
+        run_ = profile_backend(upsampler, label, messages, factory, args.warmup, args.iterations, args.max_seconds)
         runs.append(run_)
         print(format_run(run_))
     if args.compare:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-STAGES = ("convert", "preprocess", "infer", "postprocess", "publish")
+STAGES = ("decode", "preprocess", "infer", "postprocess", "encode", "publish")
 
 
 def latency_stats(samples_ms: list[float] | np.ndarray) -> dict[str, float]:

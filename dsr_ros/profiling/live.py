@@ -75,9 +75,7 @@ class FramePlayer:
     """Synthetic depth frames of one size, each published with a fresh stamp and a matching CameraInfo."""
 
     def __init__(self, height: int, width: int, encoding: str = "16UC1", count: int = 8) -> None:
-        dtype = np.uint16 if encoding == "16UC1" else np.float32
-        arrays = [np.frombuffer(raw, dtype).reshape(height, width) for raw in synthetic_frames(height, width, encoding, count)]
-        self.images = [depth_image(a, encoding, ros_header(0)) for a in arrays]
+        self.images = [depth_image(a, encoding, ros_header(0)) for a in synthetic_frames(height, width, encoding, count)]
         self.info = camera_info(width, height, ros_header(0), fx=0.8 * width, fy=0.8 * width)
         self._next = 0
         self._stamp = 0

@@ -1,9 +1,13 @@
-"""Profiling runs: back-end specs, synthetic depth frames and the per-stage measurement of one back end over them."""
+"""Profiling runs: back-end specs, synthetic depth frames and the per-stage measurement of one back end over them.
+
+Frames go through `NodeCore.process`, the function the node runs per frame, so the stages are the
+node's: decode (Image → array), preprocess, infer, postprocess, encode (array → Image).
+"""
 from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,6 +15,9 @@ import torch
 from dsr_ros.engine import BACKENDS
 from dsr_ros.profiling import STAGES, StageTimer
 from dsr_ros.profiling.report import ProfileRun
+from dsr_ros.ros.core import NodeCore
+from dsr_ros.ros.image import array_to_image
+from dsr_ros.ros.messages import MessageFactory, rclpy_factory, rosbags_factory
 from dsr_ros.upsampler import Upsampler
 
 FLAGS = {"eager": {"channels_last": False}, "compile": {"compile": True}, "cuda_graphs": {"cuda_graphs": True},
@@ -30,8 +37,8 @@ def parse_spec(spec: str) -> tuple[str, dict[str, object]]:
     return name, options
 
 
-def synthetic_frames(height: int, width: int, encoding: str, count: int = 8, seed: int = 0) -> list[bytes]:
-    """Depth 'messages' (raw row-major bytes): slanted floor, boxes, sensor noise and holes."""
+def synthetic_frames(height: int, width: int, encoding: str, count: int = 8, seed: int = 0) -> list[np.ndarray]:
+    """Depth frames of the encoding's dtype: slanted floor, boxes, sensor noise and holes."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     frames = []
@@ -48,13 +55,30 @@ def synthetic_frames(height: int, width: int, encoding: str, count: int = 8, see
         else:
             frame = metres.astype(np.float32)
             frame[holes] = np.nan
-        frames.append(frame.tobytes())
+        frames.append(frame)
     return frames
 
 
-def profile_backend(upsampler: Upsampler, label: str, frames: list[bytes], decode: Callable[[bytes], np.ndarray],
+def message_factory() -> MessageFactory:
+    """The node's own message classes when rclpy is importable (what it publishes), rosbags' otherwise."""
+    try:
+        return rclpy_factory()
+    except ImportError:
+        from rosbags.typesys import Stores, get_typestore
+
+        return rosbags_factory(get_typestore(Stores.ROS2_HUMBLE))
+
+
+def depth_messages(frames: list[np.ndarray], encoding: str, factory: MessageFactory) -> list[Any]:
+    """Image messages holding the frames, built like a driver's (header stamp 0, optical frame)."""
+    header = factory.header(frame_id="camera_depth_optical_frame")
+    return [array_to_image(frame, encoding, header, factory) for frame in frames]
+
+
+def profile_backend(upsampler: Upsampler, label: str, messages: list[Any], factory: MessageFactory,
                     warmup: int, iterations: int, max_seconds: float | None) -> ProfileRun:
-    """Run warm-up frames, then measure each stage of `iterations` frames (or until max_seconds)."""
+    """Run the node's per-frame path (NodeCore.process) on warm-up messages, then measure each stage."""
+    core = NodeCore(upsampler, factory)
     timer = StageTimer()
     frame_ms: list[float] = []
     on_cuda = upsampler.engine.device.startswith("cuda")
@@ -66,19 +90,19 @@ def profile_backend(upsampler: Upsampler, label: str, frames: list[bytes], decod
             timer.reset()
             started = time.perf_counter()
         t0 = time.perf_counter()
-        depth = decode(frames[i % len(frames)])
-        convert_ms = (time.perf_counter() - t0) * 1000.0
-        out = upsampler.upsample(depth, timer)
-        t1 = time.perf_counter()
-        out.tobytes()
-        t2 = time.perf_counter()
-        timer.record("convert", convert_ms + (t2 - t1) * 1000.0)
+        result = core.process(messages[i % len(messages)])
+        elapsed = (time.perf_counter() - t0) * 1000.0
+        if not result.ok:
+            raise ValueError(f"frame {i % len(messages)} skipped: {result.detail}")
+        for name, ms in result.timings.items():
+            timer.record(name, ms)
         if i >= warmup:
-            frame_ms.append((t2 - t0) * 1000.0)
+            frame_ms.append(elapsed)
             if max_seconds is not None and len(frame_ms) >= 3 and time.perf_counter() - started > max_seconds:
                 break
     memory = {"host_peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
     if on_cuda:
         memory["device_peak"] = torch.cuda.max_memory_allocated() / 2**20
     stages = {name: timer.history[name] for name in STAGES if name in timer.history}
-    return ProfileRun(label, upsampler.engine.device, tuple(depth.shape), stages, frame_ms, memory)
+    first = messages[0]
+    return ProfileRun(label, upsampler.engine.device, (first.height, first.width), stages, frame_ms, memory)

@@ -115,7 +115,7 @@ class NodeCore:
                 out_info = self._scale_info(info, image.header, width, height, scale, options.convention)
             except (CameraInfoError, ValueError, TypeError, AttributeError) as err:
                 notes["camera_info"] = f"CameraInfo not usable for this frame ({err}): depth published without camera_info"
-        convert_ms = (time.perf_counter() - start) * 1000.0
+        decode_ms = (time.perf_counter() - start) * 1000.0
 
         timer = StageTimer()
         try:
@@ -132,8 +132,7 @@ class NodeCore:
                              notes=notes)
         if options.publish_points:
             result.cloud = self._cloud(upsampled, out_info, image.header, result.notes)
-        convert_ms += (time.perf_counter() - start) * 1000.0
-        result.timings = {"convert": convert_ms, **timer.last}
+        result.timings = {"decode": decode_ms, **timer.last, "encode": (time.perf_counter() - start) * 1000.0}
         return result
 
     @staticmethod
