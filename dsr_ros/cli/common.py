@@ -36,10 +36,27 @@ def add_model_arguments(parser: argparse.ArgumentParser, untrained_help: str | N
         parser.add_argument("--untrained", action="store_true", help=untrained_help)
 
 
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """--threads, the node's `threads` parameter: 0 picks half the usable cores, at most 4."""
+    parser.add_argument("--threads", type=int, default=0, metavar="N",
+                        help="CPU threads (default 0: half the usable cores, at most 4; see dsr_ros/threads.py)")
+
+
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
-    """--device and --backend for commands that run an Upsampler."""
+    """--device, --backend and --threads for commands that run an Upsampler."""
     add_device_argument(parser)
     parser.add_argument("--backend", default="auto", choices=BACKENDS, help="inference back end")
+    add_threads_argument(parser)
+
+
+def apply_threads_argument(args: argparse.Namespace) -> int:
+    """Apply --threads to torch and OpenCV (a CliError for a negative count); returns the count used."""
+    from dsr_ros.threads import apply_threads
+
+    try:
+        return apply_threads(args.threads)
+    except ValueError as exc:
+        raise CliError(f"--threads: {exc}") from None
 
 
 def upsampler_from_args(args: argparse.Namespace):
@@ -47,6 +64,7 @@ def upsampler_from_args(args: argparse.Namespace):
     from dsr_ros.engine import EngineUnavailable
     from dsr_ros.upsampler import Upsampler
 
+    apply_threads_argument(args)
     try:
         if args.model:
             return Upsampler.from_file(args.model, device=args.device, backend=args.backend, expected_scale=args.scale)

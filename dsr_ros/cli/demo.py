@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from dsr_ros.cli.common import CliError, add_runtime_arguments
+from dsr_ros.cli.common import CliError, add_runtime_arguments, apply_threads_argument
 
 
 def run(args: argparse.Namespace) -> int:
@@ -12,6 +12,7 @@ def run(args: argparse.Namespace) -> int:
     from dsr_ros.upsampler import Upsampler
     from dsr_ros.weights import WeightsError
 
+    threads = apply_threads_argument(args)
     try:
         upsampler = Upsampler.from_pretrained(scale=4, device=args.device, backend=args.backend)
     except (WeightsError, EngineUnavailable, ValueError) as exc:
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_demo(upsampler, args.out, args.repeat)
     s = upsampler.scale
     print(f"v2 room scene {DEMO_SIZE[1]}x{DEMO_SIZE[0]}, model {upsampler.model_card.variant} x{s} "
-          f"({upsampler.engine.name} on {upsampler.engine.device}); RMSE in mm")
+          f"({upsampler.engine.name} on {upsampler.engine.device}, {threads} CPU threads); RMSE in mm")
     print("| degradation | bicubic | bilinear | DSRNet |\n|---|---|---|---|")
     for kind, rows in result.table.items():
         print(f"| {kind} | " + " | ".join(f"{rows[m]['rmse']:.1f}" for m in ("bicubic", "bilinear", "model")) + " |")

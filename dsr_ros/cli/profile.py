@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from dsr_ros.cli.common import CliError, add_device_argument, add_model_arguments, model_from_args
+from dsr_ros.cli.common import (
+    CliError,
+    add_device_argument,
+    add_model_arguments,
+    add_threads_argument,
+    apply_threads_argument,
+    model_from_args,
+)
 from dsr_ros.engine import BACKENDS, EngineUnavailable
 from dsr_ros.net import DSRNet
 from dsr_ros.profiling.report import comparison_json, count_macs, format_run, plot_runs, ratio_vs, write_json
@@ -47,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--warmup", type=int, default=5, help="frames run before measuring (default 5)")
     parser.add_argument("--iterations", type=int, default=50, help="frames measured (default 50)")
     parser.add_argument("--max-seconds", type=float, help="stop measuring a back end after this long (min 3 frames)")
-    parser.add_argument("--threads", type=int, help="torch/onnxruntime CPU threads (default: torch's)")
+    add_threads_argument(parser)
     live = parser.add_argument_group("live node through DDS (--live; needs rclpy)")
     live.add_argument("--live", action="store_true", help="profile the running node process through DDS")
     live.add_argument("--rates", default="10,30", help="playback rates in Hz, comma-separated (default 10,30)")
@@ -64,7 +71,7 @@ def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsam
         name, options = parse_spec(spec)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    if args.threads and name == "onnxruntime":
+    if name == "onnxruntime":
         options["threads"] = args.threads
     try:
         return Upsampler.from_model(model, backend=name, device=args.device, precision=args.precision,
@@ -116,7 +123,7 @@ def run_live(args: argparse.Namespace) -> int:
 
     rates = _rates(args.rates)
     params: dict[str, object] = {"scale": args.scale, "backend": args.backend, "device": args.device,
-                                 "precision": args.precision, "variant": args.variant}
+                                 "precision": args.precision, "variant": args.variant, "threads": args.threads}
     if args.model:
         params["model"] = str(Path(args.model).resolve())
     namespace = "/dsr_profile"
@@ -161,8 +168,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--height/--width/--iterations must be >= 1 and --warmup >= 0")
     if args.live:
         return run_live(args)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args.threads = apply_threads_argument(args)
     model, source = model_from_args(args)
     factory = message_factory()
     messages = _messages(args, factory)

@@ -16,12 +16,25 @@ def make_upsampler(
     precision: str = "fp32",
     fill_holes: bool = False,
     depth_range: tuple[float, float] | None = None,
+    threads: int = 0,
 ) -> Upsampler:
-    """A weight file when `model` is set (its card decides the scale), else the shipped model for scale+variant."""
+    """A weight file when `model` is set (its card decides the scale), else the shipped model for scale+variant.
+
+    Sets the process's CPU thread count first (`threads`, 0: dsr_ros.threads' default policy).
+    """
+    from dsr_ros.threads import apply_threads
     from dsr_ros.upsampler import Upsampler
 
+    apply_threads(threads)
     options = {"device": device, "backend": backend, "precision": precision, "fill_holes": fill_holes,
                "depth_range": depth_range}
     if model:
         return Upsampler.from_file(model, **options)
     return Upsampler.from_pretrained(scale=scale, variant=variant, **options)
+
+
+def torch_threads() -> int:
+    """The CPU thread count torch runs with now (what `threads` resolved to)."""
+    import torch
+
+    return torch.get_num_threads()

@@ -14,7 +14,7 @@ from typing import Any
 
 from dsr_ros.ros.core import REASONS, CoreOptions, FrameResult, NodeCore
 from dsr_ros.ros.diagnostics import NodeStats
-from dsr_ros.ros.loading import make_upsampler
+from dsr_ros.ros.loading import make_upsampler, torch_threads
 from dsr_ros.ros.messages import rclpy_factory
 from dsr_ros.ros.pairing import InfoCache, stamp_ns
 from dsr_ros.ros.params import PARAMS, SPECS, ConfigError, ParamSpec, depth_range, validate
@@ -110,7 +110,8 @@ class UpsampleNode:
         node.add_on_set_parameters_callback(self._on_set_parameters)
         engine = upsampler.engine
         self.log.info(
-            f"×{upsampler.scale} {upsampler.model_card.variant} on {engine.name}/{engine.device}/{engine.precision}; "
+            f"×{upsampler.scale} {upsampler.model_card.variant} on {engine.name}/{engine.device}/{engine.precision}, "
+            f"{torch_threads()} CPU threads; "
             f"subscribing {self.sub_image.topic_name} ({cfg['qos_sub_reliability']}), "
             f"publishing {self.pub_image.topic_name} ({cfg['qos_pub_reliability']})"
         )
@@ -225,7 +226,7 @@ def _load_upsampler(cfg: dict[str, Any]) -> Any:
     """The configured Upsampler; a weight file that cannot be used is a ConfigError naming 'model'."""
     try:
         return make_upsampler(cfg["model"], cfg["scale"], cfg["variant"], cfg["device"], cfg["backend"],
-                              cfg["precision"], cfg["fill_holes"], depth_range(cfg))
+                              cfg["precision"], cfg["fill_holes"], depth_range(cfg), cfg["threads"])
     except (ValueError, OSError) as err:
         name = "model" if cfg["model"] else "scale"
         raise ConfigError(f"parameter '{name}' ({cfg[name]!r}): {' '.join(str(err).split())}") from err

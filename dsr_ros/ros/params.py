@@ -62,6 +62,8 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("device", str, "auto", "Device: auto (CUDA when available), cpu, cuda or cuda:N"),
     ParamSpec("backend", str, "auto", "Inference back end (auto picks the fastest available)", BACKENDS),
     ParamSpec("precision", str, "fp32", "Inference precision (fp16 on GPUs only)", ("fp32", "fp16")),
+    ParamSpec("threads", int, 0, "CPU threads for inference and pre/postprocessing; 0: half the usable cores, "
+              "at most 4 (more threads than free cores stalls every frame on a shared CPU)", None, 0, 256),
     ParamSpec("input_transport", str, "raw", "raw: sensor_msgs/Image on depth/image_raw; compressedDepth: "
               "image_transport's CompressedImage on depth/image_raw/compressedDepth (png or rvl)", TRANSPORTS),
     ParamSpec("camera_info_tolerance", float, 0.015, "Seconds a CameraInfo stamp may differ from the image's and "
