@@ -134,6 +134,24 @@ def test_init_from_starts_from_a_weight_file(tmp_path):
     assert any(not torch.allclose(fresh.model.state_dict()[k], v) for k, v in first.model.state_dict().items())
 
 
+def test_init_from_grows_a_network_by_identity_lr_blocks(tmp_path):
+    from dsr_ros.weights import card_for, save_model
+
+    first = train(tiny_recipe(tmp_path / "a", steps=5), progress=False)
+    start = save_model(tmp_path / "start.safetensors", first.model, card_for(first.model))
+    grown_recipe = tiny_recipe(tmp_path / "b", steps=1, lr=1e-9, init_from=str(start))
+    grown_recipe.model.lr_blocks = 2
+    grown = train(grown_recipe, progress=False).model
+    assert grown.config.lr_blocks == 2 and len(grown.lr_body) == 2
+    lr = torch.randn(2, 1, 6, 7) * 0.3
+    with torch.no_grad():  # new blocks start as identities: the grown network computes the same depth
+        torch.testing.assert_close(grown(lr), first.model(lr), rtol=0, atol=1e-5)
+    wider = tiny_recipe(tmp_path / "c", steps=1, init_from=str(start))
+    wider.model.features = 6
+    with pytest.raises(TrainingError, match="does not fit the recipe's network"):
+        train(wider, progress=False)
+
+
 def test_card_commit_is_this_checkouts_and_marks_uncommitted_changes(tmp_path, monkeypatch):
     import subprocess
 

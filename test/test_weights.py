@@ -102,6 +102,22 @@ def test_a_crafted_small_file_cannot_make_the_loader_allocate(tmp_path):
     assert int(out.split("grew_mb")[-1]) < 100, out  # building it for real would take tens of GB
 
 
+def test_a_card_asking_for_endless_lr_blocks_is_refused(tmp_path):
+    deep = tmp_path / "deep.safetensors"
+    _crafted(deep, {"scale": 4, "features": 16, "shallow": 32, "units": 2, "variant": "lite", "lr_blocks": 10**7})
+    with pytest.raises(WeightsError, match="lr_blocks must be within 0..64"):
+        load_model(deep)
+
+
+def test_cards_without_lr_blocks_load_as_networks_without_them(tmp_path):
+    net = DSRNet(DSRNetConfig(scale=4))
+    card = card_for(net)
+    del card.config["lr_blocks"]  # as written before LR blocks existed
+    path = save_model(tmp_path / "old.safetensors", net, card)
+    loaded, _ = load_model(path)
+    assert loaded.config.lr_blocks == 0 and len(loaded.lr_body) == 0
+
+
 def test_header_shapes_are_checked_before_any_network_is_built(tmp_path):
     small = tmp_path / "small.safetensors"
     _crafted(small, {"scale": 4, "features": 16, "shallow": 32, "units": 2, "variant": "lite"})

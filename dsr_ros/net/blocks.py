@@ -107,3 +107,19 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(x + self.body(x))
+
+
+class LowResBlock(nn.Module):
+    """x + conv(PReLU(conv(x))) with the second conv zero-initialised: an identity when new.
+
+    A network grown by these blocks starts as the network it was grown from (warm start).
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv(channels, channels), conv(channels, channels, act=False))
+        nn.init.zeros_(self.body[1][0].weight)
+        nn.init.zeros_(self.body[1][0].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)

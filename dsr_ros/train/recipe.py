@@ -26,6 +26,7 @@ class ModelSection:
     features: int = 0
     shallow: int = 0
     units: int = 0
+    lr_blocks: int = -1  # -1 keeps the variant's value (0 is a valid count)
 
 
 @dataclass

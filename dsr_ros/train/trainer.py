@@ -81,7 +81,27 @@ def build_model(recipe: Recipe) -> DSRNet:
     m = recipe.model
     config = DSRNetConfig.from_variant(m.variant, m.scale)
     overrides = {k: v for k, v in (("features", m.features), ("shallow", m.shallow), ("units", m.units)) if v}
+    if m.lr_blocks >= 0:
+        overrides["lr_blocks"] = m.lr_blocks
     return DSRNet(replace(config, **overrides) if overrides else config)
+
+
+def warm_start(model: DSRNet, path: str, scale: int) -> None:
+    """Start from a weight file's network; LR blocks it lacks stay as built (identity blocks).
+
+    A network grown by LR blocks thus starts exactly where the file's network ended. Any other
+    difference (width, units, a tensor's shape) fails naming the tensors.
+    """
+    source = load_model(path, expected_scale=scale)[0].state_dict()
+    target = model.state_dict()
+    missing = sorted(set(target) - set(source))
+    grown = all(k.startswith("lr_body.") for k in missing)
+    unexpected = sorted(set(source) - set(target))
+    wrong = [k for k in source if k in target and source[k].shape != target[k].shape]
+    if not grown or unexpected or wrong:
+        raise TrainingError(f"train.init_from {path} does not fit the recipe's network: missing "
+                            f"{missing[:2]}, unexpected {unexpected[:2]}, other shapes {wrong[:2]}")
+    model.load_state_dict(source, strict=False)
 
 
 def _state(model: nn.Module, optimiser: torch.optim.Optimizer, scheduler, step: int, first_loss: float,
@@ -118,7 +138,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     out_dir = Path(recipe.output.dir)
     model = build_model(recipe)
     if t.init_from:
-        model.load_state_dict(load_model(t.init_from, expected_scale=recipe.model.scale)[0].state_dict())
+        warm_start(model, t.init_from, recipe.model.scale)
     model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: lr_factor(s, recipe))
