@@ -3,9 +3,11 @@
 For every scale at its natural input size (x2 320x240, x4 160x120, x8 80x60, x16 40x30) and every
 candidate shape, reports parameters, GMAC per frame and the median CPU latency of the network
 (torch eager, one thread, all shapes measured in one process, interleaved round by round), so the
-figures compare as ratios. Shapes over `--budget` GMAC are listed but not timed.
+figures compare as ratios. Shapes over `--budget` GMAC are listed but not timed. `--trained FILE...`
+adds the last validation point (RMSE on the validation folder, anti-aliased / point-sampled) of each
+weight file's card to the row of its shape: only shapes someone trained have one.
 
-    python bench/capacity_sweep.py [--rounds 5] [--json bench/results/capacity_sweep.json]
+    python bench/capacity_sweep.py [--rounds 5] [--json bench/results/capacity_sweep.json] [--trained models/*.safetensors]
 """
 from __future__ import annotations
 
@@ -20,7 +22,24 @@ from dsr_ros.net import DSRNet, DSRNetConfig
 from dsr_ros.profiling.report import count_macs
 
 INPUTS = {2: (240, 320), 4: (120, 160), 8: (60, 80), 16: (30, 40)}
-SHAPES = [(16, 32, 2), (16, 32, 3), (24, 32, 2), (24, 48, 2), (32, 64, 2), (32, 64, 3)]  # features, shallow, units
+# features, shallow, units, lr_blocks
+SHAPES = [(12, 32, 2, 0), (16, 32, 2, 0), (16, 32, 3, 0), (24, 32, 2, 0), (24, 48, 2, 0), (32, 64, 2, 0),
+          (16, 32, 2, 4), (16, 32, 2, 8), (16, 32, 2, 16), (16, 48, 2, 8)]
+
+
+def validation_points(paths: list[str]) -> dict[tuple[int, ...], str]:
+    """(scale, features, shallow, units, lr_blocks) -> "anti-aliased / point-sampled mm @ step" from each card."""
+    from dsr_ros.weights import read_card
+
+    points = {}
+    for path in paths:
+        card = read_card(path)
+        curve = (card.training or {}).get("validation", {}).get("curve") or []
+        if curve:
+            c, last = card.config, curve[-1]
+            key = (c["scale"], c["features"], c["shallow"], c["units"], c.get("lr_blocks", 0))
+            points[key] = f"{last['bicubic']:.1f} / {last['bicubic_aliased']:.1f} @ {card.training.get('steps')}"
+    return points
 
 
 def main() -> None:
@@ -28,16 +47,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--budget", type=float, default=5.0, help="GMAC per frame above which a shape is not timed")
     parser.add_argument("--json")
+    parser.add_argument("--trained", nargs="*", default=[], help="weight files whose validation RMSE to show")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    trained = validation_points(args.trained)
     rows, nets = [], {}
     for scale, (h, w) in INPUTS.items():
-        for features, shallow, units in SHAPES:
-            net = DSRNet(DSRNetConfig(scale=scale, features=features, shallow=shallow, units=units)).eval()
+        for shape in SHAPES:
+            features, shallow, units, lr_blocks = shape
+            net = DSRNet(DSRNetConfig(scale=scale, features=features, shallow=shallow, units=units,
+                                      lr_blocks=lr_blocks)).eval()
             gmac = count_macs(net, h, w) / 1e9
             row = {"scale": scale, "input": f"{w}x{h}", "features": features, "shallow": shallow, "units": units,
-                   "params_M": round(sum(p.numel() for p in net.parameters()) / 1e6, 3), "gmac": round(gmac, 2),
-                   "times_ms": []}
+                   "lr_blocks": lr_blocks, "params_M": round(sum(p.numel() for p in net.parameters()) / 1e6, 3),
+                   "gmac": round(gmac, 2), "validation_mm": trained.get((scale, *shape), ""), "times_ms": []}
             rows.append(row)
             if gmac <= args.budget:
                 nets[len(rows) - 1] = (net, torch.rand(1, 1, h, w))
@@ -47,14 +70,15 @@ def main() -> None:
                 start = time.perf_counter()
                 net(x)
                 rows[i]["times_ms"].append((time.perf_counter() - start) * 1000)
-    print("| scale | input | features/shallow/units | params (M) | GMAC | CPU ms (median, 1 thread) |")
-    print("|---|---|---|---|---|---|")
+    print("| scale | input | features/shallow/units/lr_blocks | params (M) | GMAC | CPU ms (median, 1 thread) | "
+          "validation RMSE mm, anti-aliased / point-sampled @ steps |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         times = row.pop("times_ms")[1:]
         row["median_ms"] = round(float(np.median(times)), 1) if times else None
         ms = f"{row['median_ms']:.1f}" if times else f"over {args.budget:g} GMAC"
-        print(f"| x{row['scale']} | {row['input']} | {row['features']}/{row['shallow']}/{row['units']} | "
-              f"{row['params_M']} | {row['gmac']} | {ms} |")
+        print(f"| x{row['scale']} | {row['input']} | {row['features']}/{row['shallow']}/{row['units']}/"
+              f"{row['lr_blocks']} | {row['params_M']} | {row['gmac']} | {ms} | {row['validation_mm'] or '—'} |")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=1)

@@ -9,6 +9,8 @@ stereo shadows and dropouts, degraded to the input size.
     python bench/hot_path.py --scale 4 --height 120 --width 160 [--frames 400] [--json OUT]
 
 Reports the median and p90 of each stage and of their sum ("overhead", inference excluded).
+It also runs against an older checkout (`PYTHONPATH=<checkout> python bench/hot_path.py`), whose
+stages may be named differently: every stage the core times is reported, inference excluded.
 """
 from __future__ import annotations
 
@@ -58,17 +60,21 @@ def input_frames(height: int, width: int, scale: int, count: int = 8) -> list[np
 
 def measure(scale: int, height: int, width: int, count: int, warmup: int = 20) -> dict:
     """Per-stage statistics of NodeCore.process over `count` frames after `warmup`."""
+    from std_msgs.msg import Header
+
     from dsr_ros.net import DSRNet, DSRNetConfig
-    from dsr_ros.profiling.runs import depth_messages, message_factory
     from dsr_ros.ros.core import NodeCore
+    from dsr_ros.ros.image import array_to_image
+    from dsr_ros.ros.messages import rclpy_factory
     from dsr_ros.upsampler import Upsampler
     from dsr_ros.weights import card_for
 
-    factory = message_factory()
-    messages = depth_messages(input_frames(height, width, scale), "16UC1", factory)
+    factory = rclpy_factory()  # the node's own message classes: what it decodes and publishes
+    header = Header(frame_id="camera_depth_optical_frame")
+    messages = [array_to_image(frame, "16UC1", header, factory) for frame in input_frames(height, width, scale)]
     card = card_for(DSRNet(DSRNetConfig(scale=scale)))
     core = NodeCore(Upsampler(ZeroCostEngine(scale), card), factory)
-    stages: dict[str, list[float]] = {"decode": [], "preprocess": [], "postprocess": [], "encode": [], "overhead": []}
+    stages: dict[str, list[float]] = {}
     for i in range(warmup + count):
         t0 = time.perf_counter()
         result = core.process(messages[i % len(messages)])
@@ -76,10 +82,10 @@ def measure(scale: int, height: int, width: int, count: int, warmup: int = 20) -
         assert result.ok, result.detail
         if i < warmup:
             continue
-        t = result.timings
-        for name in ("decode", "preprocess", "postprocess", "encode"):
-            stages[name].append(t[name])
-        stages["overhead"].append(total - t["infer"])
+        for name, ms in result.timings.items():
+            if name not in ("infer", "total"):
+                stages.setdefault(name, []).append(ms)
+        stages.setdefault("overhead", []).append(total - result.timings["infer"])
     return {"scale": scale, "input": f"{width}x{height}", "output": f"{width * scale}x{height * scale}",
             "messages": type(messages[0]).__module__.split(".")[0], "frames": count,
             "stages": {name: latency_stats(v) for name, v in stages.items()}}
