@@ -30,3 +30,15 @@ def test_one_minute_soak_keeps_memory_bounded_and_the_node_alive(served):
     assert samples[-1].received > samples[len(samples) // 2].received  # still serving in the second half
     growth = memory_growth_mib(samples)
     assert growth < 25.0, [round(s.rss_mib, 1) for s in samples]
+
+
+def test_memory_growth_sees_a_leak_through_allocator_swings():
+    from dsr_ros.profiling.live import SoakSample
+
+    def samples(leak_per_sample: float) -> list[SoakSample]:
+        swing = [0.0, 30.0, 5.0, 25.0, 10.0]  # RSS swings by tens of MiB without growing
+        return [SoakSample(elapsed_s=i, rss_mib=300 + swing[i % 5] + leak_per_sample * i, received=i, alive=True)
+                for i in range(100)]
+
+    assert abs(memory_growth_mib(samples(0.0))) < 5.0
+    assert memory_growth_mib(samples(1.0)) > 50.0  # 1 MiB a sample: ~64 MiB between the two windows

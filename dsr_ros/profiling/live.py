@@ -154,11 +154,18 @@ def soak(peer: LivePeer, node: NodeProcess, player: FramePlayer, rate_hz: float,
 
 
 def memory_growth_mib(samples: list[SoakSample], warmup_fraction: float = 0.2) -> float:
-    """Resident memory at the end minus after warm-up (the first `warmup_fraction` of the soak is start-up)."""
+    """Median resident memory of the soak's last fifth minus that of the fifth after warm-up.
+
+    The first `warmup_fraction` is start-up. Medians of windows, not single samples: the allocator
+    makes RSS swing by tens of MiB from one sample to the next without growing.
+    """
     if len(samples) < 2:
         return 0.0
-    start = samples[min(int(len(samples) * warmup_fraction), len(samples) - 1)].rss_mib
-    return samples[-1].rss_mib - start
+    first = min(int(len(samples) * warmup_fraction), len(samples) - 1)
+    window = max(1, (len(samples) - first) // 5)
+    start = [s.rss_mib for s in samples[first:first + window]]
+    end = [s.rss_mib for s in samples[-window:]]
+    return float(np.median(end) - np.median(start))
 
 
 def format_run(run: LiveRun) -> str:
