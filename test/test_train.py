@@ -180,3 +180,22 @@ def test_learning_rate_warms_up_then_decays_to_five_percent():
     assert 0.4 < factors[3] < 0.6 and factors[4] == pytest.approx(0.05, abs=1e-3) and factors[5] == pytest.approx(0.05)
     constant = recipe_from_dict({"train": {"steps": 1000, "warmup_steps": 10, "lr_schedule": "constant"}})
     assert trainer_module.lr_factor(999, constant) == 1.0
+
+
+def test_grad_clip_bounds_the_gradient_norm_each_step(tmp_path, monkeypatch):
+    norms = []
+    real_step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        norms.append(float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))))
+        return real_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    train(tiny_recipe(tmp_path / "clipped", steps=4, grad_clip=1e-4), progress=False)
+    assert len(norms) == 4 and max(norms) <= 1e-4 * 1.001
+    norms.clear()
+    train(tiny_recipe(tmp_path / "free", steps=4), progress=False)
+    assert max(norms) > 1e-3  # unclipped, the same recipe's gradients are far larger
+    with pytest.raises(RecipeError, match="train.grad_clip must be >= 0"):
+        tiny_recipe(tmp_path / "bad", grad_clip=-1.0)

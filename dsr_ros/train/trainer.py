@@ -170,6 +170,8 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
             raise TrainingError(f"non-finite loss at step {step}: term 'l1' = {loss.item()}")
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
+        if t.grad_clip:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), t.grad_clip)
         optimiser.step()
         scheduler.step()
         loss_value = float(loss.item())
