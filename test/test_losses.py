@@ -92,3 +92,23 @@ def test_sobel_magnitude_of_a_ramp_and_structure_loss():
     loss = losses.structure_loss(pred, ramp)
     loss.backward()
     assert loss.item() > 0 and torch.isfinite(pred.grad).all()
+
+
+def _fit_constant(loss, target_ratios: list[float]) -> float:
+    """The depth ratio one constant prediction settles on under `loss` (gradient descent in log space)."""
+    target = torch.log(torch.tensor(target_ratios + [float("nan")])).view(1, 1, 1, -1)  # one invalid pixel
+    pred = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([pred], lr=0.03)
+    for _ in range(800):
+        opt.zero_grad()
+        loss(pred.expand_as(target), target).backward()
+        opt.step()
+    return float(torch.exp(pred.detach()))
+
+
+def test_mse_hedges_at_an_ambiguous_edge_where_l1_bets():
+    # Two of three samples say foreground (ratio 1), one background (ratio 4): RMSE is lowest at the
+    # mean (2), which ratio_mse finds; ratio_l1 settles on the median (1), the sharp answer.
+    assert _fit_constant(losses.ratio_mse, [1.0, 1.0, 4.0]) == pytest.approx(2.0, rel=0.02)
+    assert _fit_constant(losses.ratio_l1, [1.0, 1.0, 4.0]) == pytest.approx(1.0, rel=0.02)
+    assert set(losses.TASK_LOSSES) == {"l1", "mse"}

@@ -199,3 +199,5 @@ def test_grad_clip_bounds_the_gradient_norm_each_step(tmp_path, monkeypatch):
     assert max(norms) > 1e-3  # unclipped, the same recipe's gradients are far larger
     with pytest.raises(RecipeError, match="train.grad_clip must be >= 0"):
         tiny_recipe(tmp_path / "bad", grad_clip=-1.0)
+    with pytest.raises(RecipeError, match="train.loss must be 'l1' or 'mse'"):
+        tiny_recipe(tmp_path / "bad", loss="l2")

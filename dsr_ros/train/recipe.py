@@ -56,6 +56,7 @@ class TrainSection:
     checkpoint_every: int = 200
     log_every: int = 20
     threads: int = 0  # 0 = torch's default
+    loss: str = "l1"  # DSRNet's task loss on depth ratios: l1 (sharp edges) or mse (what RMSE scores)
     grad_clip: float = 0.0  # clip the gradient's global norm to this (0: off); keeps deep nets from diverging
     init_from: str = ""  # weight file to start from (fine-tuning); empty: random initialisation
 
@@ -208,6 +209,8 @@ def validate(recipe: Recipe) -> None:
         raise RecipeError(f"data.patch must be a multiple of model.scale ({m.scale}) and >= {2 * m.scale}, got {d.patch}")
     if t.steps < 1 or d.batch_size < 1 or t.lr <= 0:
         raise RecipeError("train.steps, data.batch_size and train.lr must be positive")
+    if t.loss not in ("l1", "mse"):
+        raise RecipeError(f"train.loss must be 'l1' or 'mse', got {t.loss!r}")
     if t.grad_clip < 0:
         raise RecipeError(f"train.grad_clip must be >= 0 (0: off), got {t.grad_clip}")
     if t.lr_schedule not in ("cosine", "constant"):

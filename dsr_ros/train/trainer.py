@@ -17,7 +17,7 @@ from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
 from dsr_ros.train.data import batch_source
 from dsr_ros.train.distributed import data_parallel, init_world, training_device
 from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
-from dsr_ros.train.losses import ratio_l1
+from dsr_ros.train.losses import TASK_LOSSES
 from dsr_ros.train.recipe import Recipe
 from dsr_ros.train.run_log import RunLog
 from dsr_ros.train.validation import Validation, read_curve, write_row
@@ -163,11 +163,12 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     bar = tqdm(range(start, end), initial=start, total=t.steps, desc=f"train {recipe.name}",
                disable=not (progress and world.is_main))
     began = time.perf_counter()
+    task_loss = TASK_LOSSES[t.loss]
     for step in bar:
         batch = batches(t.seed, step * world.size + world.rank, per_rank).to(device)
-        loss = ratio_l1(net(batch.lr), batch.hr)
+        loss = task_loss(net(batch.lr), batch.hr)
         if not torch.isfinite(loss):
-            raise TrainingError(f"non-finite loss at step {step}: term 'l1' = {loss.item()}")
+            raise TrainingError(f"non-finite loss at step {step}: term '{t.loss}' = {loss.item()}")
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         if t.grad_clip:
@@ -184,7 +185,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
         if done % t.log_every == 0 or done == t.steps:
             lr = scheduler.get_last_lr()[0]
             run_log.row([done, f"{loss_value:.6f}", f"{lr:.3g}", f"{time.perf_counter() - began:.1f}"])
-            run_log.scalars(done, {"loss/l1": loss_value, "lr": lr})
+            run_log.scalars(done, {f"loss/{t.loss}": loss_value, "lr": lr})
         if validation and (done % validation.every == 0 or done == t.steps):
             _validate(model, validation, out_dir, done)
         if done % t.checkpoint_every == 0 or done == end:
