@@ -15,7 +15,7 @@ ROS_WHEELS := ros-jazzy-rclpy ros-jazzy-sensor-msgs ros-jazzy-diagnostic-msgs ro
 COLCON_WHEELS := colcon-core colcon-ros colcon-python-setup-py colcon-package-selection colcon-library-path \
 	ros-jazzy-ament-package
 
-.PHONY: venv demo test lint clean
+.PHONY: venv demo test lint mutation clean
 
 venv: $(VENV)/.dsr_installed
 
@@ -43,5 +43,16 @@ test: $(VENV)/.dsr_test_installed
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q test
 
+# Mutation testing of the depth path (docs/testing.md): mutmut 3, configured in pyproject.toml [tool.mutmut].
+# MUTANTS narrows the run to a glob of mutant names, e.g. make mutation MUTANTS='dsr_ros.depth.*';
+# MUTATION_JOBS sets the number of parallel workers (mutmut's default: one per CPU).
+MUTANTS ?=
+MUTATION_JOBS ?=
+mutation: $(VENV)/.dsr_test_installed
+	$(PY) -m pip install -e ".[train,bag,onnx,test,mutation]"
+	OMP_NUM_THREADS=1 $(VENV)/bin/mutmut run $(if $(MUTATION_JOBS),--max-children $(MUTATION_JOBS),) $(MUTANTS)
+	$(VENV)/bin/mutmut results
+	$(VENV)/bin/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json
+
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache
+	rm -rf $(VENV) demo_output .pytest_cache mutants

@@ -31,6 +31,7 @@ TRAIN = ["h5py>=3.8", "scipy>=1.10", "tensorboard>=2.10"]
 BAG = ["rosbags>=0.11"]
 ONNX = ["onnx>=1.15", "onnxruntime>=1.17", "onnxscript>=0.1"]
 TEST = ["pytest>=7", "hypothesis>=6", "ruff>=0.5", *TRAIN, *BAG, *ONNX]
+MUTATION = ["mutmut>=3"]  # `make mutation` only (docs/testing.md); `make test` does not install it
 
 setup(
     name=PACKAGE,
@@ -52,7 +53,7 @@ setup(
         "tqdm>=4.60",
         "matplotlib>=3.5",
     ],
-    extras_require={"train": TRAIN, "bag": BAG, "onnx": ONNX, "test": TEST},
+    extras_require={"train": TRAIN, "bag": BAG, "onnx": ONNX, "test": TEST, "mutation": MUTATION},
     zip_safe=True,
     tests_require=["pytest"],
     entry_points={

@@ -24,13 +24,11 @@ VARIANTS: dict[str, dict[str, int]] = {
 }
 # Where a variant's default shape would break its budget at one scale: lite x2 runs on 320x240 input,
 # and 16 features cost 7.2 GMAC per 640x480 output there; 12 features keep it at 4.4 (<= 5).
-# lr_blocks: residual blocks on the LR grid before the first up-projection. They widen the receptive
-# field (where an edge lies between point samples is decided by context) at a small fraction of the
-# HR projections' cost: 0.35 GMAC each at x4 on 160x120 input, 0.09 at x8 on 80x60.
+# lr_blocks: residual blocks on the LR grid before the first up-projection, where the network
+# has little context per output pixel: x16 sees 40x30 pixels for a 640x480 output (0.02 GMAC each
+# there). At x4 they cost 0.35 GMAC each and made validation worse (BENCHMARKS.md, capacity sweep).
 SCALE_OVERRIDES: dict[tuple[str, int], dict[str, int]] = {
     ("lite", 2): {"features": 12},
-    ("lite", 4): {"lr_blocks": 4},
-    ("lite", 8): {"lr_blocks": 8},
     ("lite", 16): {"lr_blocks": 8},
 }
 #: The most LR blocks a config may ask for (a crafted card must not build thousands of modules).
