@@ -125,15 +125,6 @@ def encode_frame(metres: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, Log
     return fill_invalid(encoded, valid, out=encoded), norm
 
 
-def in_range(metres: np.ndarray, valid_range: tuple[float, float] | None) -> np.ndarray:
-    """True where depth is finite and inside the configured sensor range (all finite if None)."""
-    finite = np.isfinite(metres)
-    if valid_range is None:
-        return finite
-    with np.errstate(invalid="ignore"):
-        return finite & (metres >= valid_range[0]) & (metres <= valid_range[1])
-
-
 def fill_invalid(values: np.ndarray, valid: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Replace invalid pixels by their nearest valid neighbour so convolutions see no holes.
 

@@ -89,8 +89,12 @@ class Upsampler:
         if frames.dtype == np.uint16:
             metres *= np.float32(1e-3)
         if self.depth_range is not None:
-            with np.errstate(invalid="ignore"):
-                valid &= (metres >= self.depth_range[0]) & (metres <= self.depth_range[1])
+            near, far = self.depth_range
+            if frames.dtype == np.uint16:  # in the sensor's millimetres: float32 makes 3000 mm 3.0000002 m
+                valid &= (frames >= near * 1000.0) & (frames <= far * 1000.0)
+            else:
+                with np.errstate(invalid="ignore"):
+                    valid &= (metres >= near) & (metres <= far)
         batch = np.empty((frames.shape[0], 1, *frames.shape[-2:]), dtype=np.float32)
         norms = []
         for i in range(frames.shape[0]):

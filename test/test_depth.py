@@ -58,12 +58,6 @@ def test_encode_frame_is_scale_free_and_ignores_one_far_pixel():
     assert encoded[3, 4] in encoded[2:5, 3:6][valid[2:5, 3:6]]  # the hole takes a neighbour's value
 
 
-def test_in_range_marks_readings_outside_the_sensor_range():
-    metres = np.array([0.2, 1.0, 20.7, np.nan], np.float32)
-    assert dp.in_range(metres, (0.3, 3.0)).tolist() == [False, True, False, False]
-    assert dp.in_range(metres, None).tolist() == [True, True, True, False]
-
-
 def test_fill_invalid_takes_nearest_valid_neighbour():
     values = np.array([[1, 1, 9, 9], [1, 0, 0, 9]], np.float32)
     valid = values > 0
