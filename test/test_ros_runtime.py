@@ -35,8 +35,24 @@ def test_worker_processes_newest_frame_and_counts_drops():
 def test_worker_stop_without_items_returns():
     worker = LatestWorker(lambda item: None)
     worker.start()
-    worker.stop(timeout=5)
+    assert worker.stop(timeout=5) is True
     assert not worker._thread.is_alive()
+
+
+def test_worker_stop_reports_a_frame_that_outlives_the_timeout():
+    started, release = threading.Event(), threading.Event()
+
+    def handler(item):
+        started.set()
+        release.wait(5)
+
+    worker = LatestWorker(handler)
+    worker.start()
+    worker.submit("slow frame")
+    assert started.wait(5)
+    assert worker.stop(timeout=0.05) is False  # still inside the frame: the node must not finalise under it
+    release.set()
+    assert worker.stop(timeout=5) is True
 
 
 def test_worker_survives_a_failing_frame():

@@ -7,6 +7,7 @@ plus /diagnostics. rclpy is imported inside functions so this module imports wit
 """
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -211,15 +212,15 @@ class UpsampleNode:
         self.throttle.period_s = config["warn_period"]
         return SetParametersResult(successful=True)
 
-    def close(self, timeout_s: float = 2.0) -> None:
+    def close(self, timeout_s: float = 2.0) -> bool:
         """Stop publishing for good, then let the worker finish (or abandon) the frame in progress.
 
         Called before the node is destroyed: a frame still running afterwards finds publishing closed
-        instead of a destroyed publisher.
+        instead of a destroyed publisher. Returns False when a frame was abandoned mid-inference.
         """
         with self._publishing:
             self._closed = True
-        self.worker.stop(timeout_s)
+        return self.worker.stop(timeout_s)
 
 
 def _load_upsampler(cfg: dict[str, Any]) -> Any:
@@ -247,14 +248,24 @@ def main(args: list[str] | None = None) -> int:
         node.destroy_node()
         rclpy.try_shutdown()
         return 2
+    finished = True
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        app.close()
+        finished = app.close()
+        if not finished:
+            node.get_logger().info("shutdown: abandoning the frame in progress")
         node.destroy_node()
         rclpy.try_shutdown()
+    if not finished:
+        # A frame is still inside inference on the worker thread. Interpreter finalisation would tear
+        # down torch's thread pools under it (std::terminate, SIGABRT), so leave without finalising:
+        # publishing is closed and ROS is shut down, nothing is left to flush but our own streams.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

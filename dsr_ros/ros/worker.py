@@ -37,13 +37,17 @@ class LatestWorker:
             self._cond.notify()
         return not replaced
 
-    def stop(self, timeout: float | None = 5.0) -> None:
-        """Finish the item in progress, discard the pending one and join the thread."""
+    def stop(self, timeout: float | None = 5.0) -> bool:
+        """Finish the item in progress, discard the pending one and join the thread.
+
+        Returns False when the item in progress outlived `timeout` (the thread still runs).
+        """
         with self._cond:
             self._stopping = True
             self._cond.notify()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def _run(self) -> None:
         while True:
