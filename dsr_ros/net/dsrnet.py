@@ -126,7 +126,8 @@ class DSRNet(FeatureNet):
         return self._run(lr, with_boundary=False).depth
 
     def _run(self, lr: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
-        x = self.shallow[3](self.lr_body(self.shallow[:3](lr)))
+        first, act, second, to_features = self.shallow  # no Sequential slice built per frame
+        x = to_features(self.lr_body(second(act(first(lr)))))
         features: list[torch.Tensor] = []
         for i, up in enumerate(self.ups):
             hr = up(x)
