@@ -7,6 +7,7 @@ of engine_fakes on CPU.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,29 @@ def test_auto_at_x8_on_cpu_uses_onnxruntime_with_its_options(tmp_path: Path, cap
     assert engine.name == "onnxruntime" and engine.onnx_path == path
     np.testing.assert_array_equal(engine.infer(FRAME), repeated(FRAME, 8))
     assert caplog.records == []
+
+
+def test_create_engine_defaults_to_auto_on_cpu_in_fp32(tmp_path: Path) -> None:
+    """Without backend, device or precision: `auto` on the CPU in fp32 (so onnxruntime first at ×8)."""
+    path = nearest_onnx(tmp_path / "nearest.onnx", 8)
+    engine = create_engine(tiny_net(scale=8), onnx_path=path, cache_dir=tmp_path / "cache")
+    assert (engine.name, engine.device, engine.precision) == ("onnxruntime", "cpu", "fp32")
+    assert engine.onnx_path == path
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA present: torch on cuda would not fall back to CPU")
+def test_auto_on_cuda_reaches_the_last_candidate_when_all_others_fail(monkeypatch: pytest.MonkeyPatch,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """At ×8 on a missing GPU without onnxruntime: TensorRT, torch on cuda and onnxruntime fail, torch on CPU serves."""
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with caplog.at_level(logging.WARNING, logger="dsr_ros"):
+        engine = create_engine(tiny_net(scale=8), backend="auto", device="cuda", precision="fp16")
+    assert (engine.name, engine.device, engine.precision) == ("torch", "cpu", "fp32")
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m.split(" unavailable")[0] for m in messages] == [
+        "backend tensorrt on cuda", "backend torch on cuda", "backend onnxruntime on cpu"]
+    assert messages[-1].endswith("falling back to torch on cpu (fp32)")
+    assert engine.infer(FRAME).shape == (1, 1, 24, 32)
 
 
 def test_auto_accepts_options_of_a_back_end_it_does_not_pick(tmp_path: Path) -> None:
