@@ -185,7 +185,7 @@ def test_stereo_speckle_is_two_by_two_and_blobs_cover_six_percent_at_most() -> N
     fb = 1.2 * 64 * 0.12
     fractions = [np.isnan(dg.stereo(np.full((64, 64), fb / 4.0, np.float32), 1, Extremes(s, "high"))).mean()
                  for s in range(4)]
-    assert 0.08 < np.mean(fractions) < 0.115  # 1 − 0.94 · 0.99⁴ = 0.097; 3x3 speckles would give 0.14
+    assert 0.085 < np.mean(fractions) < 0.108  # 1 − 0.94 · 0.99⁴ = 0.097; 2x3 speckles would give 0.115
 
 
 @pytest.mark.parametrize("end", ["low", "high"])
@@ -245,3 +245,44 @@ def test_antialiased_bicubic_returns_float32_for_float64_metres() -> None:
     lr = dg.bicubic_antialiased(np.full((8, 8), 2.0), 2)
     assert lr.dtype == np.float32 and lr.shape == (4, 4)
     np.testing.assert_allclose(lr, 2.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("end", "size", "cut"), [("low", 128, 6.0), ("high", 64, 12.0)])
+def test_stereo_drops_readings_beyond_its_6_to_12_m_range(end: str, size: int, cut: float) -> None:
+    """Quarter-pixel disparity on a plane quantised to k = 2 or 3 steps: readings beyond the cut are holes."""
+    fb4 = (0.6 * 0.04 if end == "low" else 1.2 * 0.12) * size * 4  # f·b·subpixel: k steps read fb4 / k metres
+    k = 2 if end == "low" else 3
+    assert fb4 / (k + 1) < cut < fb4 / k  # k steps lie beyond the cut, k + 1 inside it
+    out = dg.stereo(np.full((size, size), fb4 / k, np.float32), 1, Extremes(9, end))
+    if end == "low":  # noise of 0.02 px never moves a reading one step: the whole plane is beyond the cut...
+        assert np.isnan(out).all()
+        inside = dg.stereo(np.full((size, size), fb4 / (k + 1), np.float32), 1, Extremes(9, end))
+        assert np.isfinite(inside).all()  # ...and a plane one step nearer is kept whole
+    else:  # noise of 0.15 px moves some readings to k + 1 steps, inside the range: only those are kept
+        finite = out[np.isfinite(out)]
+        assert finite.size > 0.1 * out.size and finite.max() <= cut
+
+
+def test_stereo_speckles_are_two_by_two_squares() -> None:
+    """Each speckle seed becomes a 2x2 hole: most small hole components are 2x2 squares of 4 pixels."""
+    import cv2
+
+    fb = 1.2 * 64 * 0.12
+    squares = small = 0
+    for seed in range(4):
+        holes = np.isnan(dg.stereo(np.full((64, 64), fb / 4.0, np.float32), 1, Extremes(seed, "high")))
+        _, _, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=4)
+        for _, _, w, h, area in stats[1:]:
+            if area <= 9:
+                small += 1
+                squares += (w, h, area) == (2, 2, 4)
+    assert small > 40 and squares > 0.7 * small
+
+
+def test_blobs_are_boolean_and_strictly_above_the_quantile() -> None:
+    """_blobs is a bool mask; at most coverage·(n − 1) pixels, even when the quantile is a pixel's own value."""
+    rng = np.random.default_rng(10)
+    assert dg._blobs((4, 6), rng, 0.0).dtype == bool
+    for _ in range(5):
+        mask = dg._blobs((5, 21), rng, 0.25)  # 104 · 0.75 = 78: the quantile is the 79th smallest value itself
+        assert mask.dtype == bool and int(mask.sum()) == 26
