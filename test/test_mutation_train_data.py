@@ -69,6 +69,9 @@ def test_batch_to_moves_all_four_tensors_unchanged() -> None:
     assert isinstance(moved, td.Batch)
     for name in ("lr", "hr", "rgb", "reference"):
         assert torch.equal(getattr(moved, name), getattr(b, name)) and getattr(moved, name).device.type == "cpu"
+    meta = b.to(torch.device("meta"))  # a device the tensors are not on yet: each of the four goes there
+    assert [t.device.type for t in (meta.lr, meta.hr, meta.rgb, meta.reference)] == ["meta"] * 4
+    assert meta.hr.shape == b.hr.shape and meta.rgb.dtype == b.rgb.dtype
 
 
 def test_make_pair_encodes_both_sides_relative_to_the_lr_median() -> None:

@@ -21,13 +21,14 @@ def keys(x: np.ndarray, a: float = -0.75) -> np.ndarray:
     return np.where(x <= 1, near, np.where(x < 2, far, 0.0))
 
 
-def cubic_matrix(n: int, scale: int) -> np.ndarray:
-    """Rows of Keys weights: LR sample i reads HR around (i + 0.5)·scale − 0.5, four taps, no anti-aliasing."""
-    m = np.zeros((n // scale, n))
-    for i in range(n // scale):
-        u = (i + 0.5) * scale - 0.5
+def cubic_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """Rows of Keys weights: output sample i reads the input around (i + 0.5)·n_in/n_out − 0.5, four taps, edges
+    replicated, no anti-aliasing (OpenCV's INTER_CUBIC, up or down)."""
+    m = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        u = (i + 0.5) * n_in / n_out - 0.5
         for k in range(int(np.floor(u)) - 1, int(np.floor(u)) + 3):
-            m[i, min(max(k, 0), n - 1)] += keys(np.array(u - k))
+            m[i, min(max(k, 0), n_in - 1)] += keys(np.array(u - k))
     return m
 
 
@@ -56,7 +57,7 @@ def test_aliased_bicubic_is_the_keys_kernel_point_sampled(scale: int) -> None:
     """bicubic_aliased is OpenCV INTER_CUBIC: Keys weights at the block centre, not linear or area."""
     hr = np.random.default_rng(0).uniform(1.0, 5.0, (16, 24)).astype(np.float32)
     lr = dg.bicubic_aliased(hr, scale)
-    expected = cubic_matrix(16, scale) @ hr.astype(np.float64) @ cubic_matrix(24, scale).T
+    expected = cubic_matrix(16 // scale, 16) @ hr.astype(np.float64) @ cubic_matrix(24 // scale, 24).T
     assert lr.shape == (16 // scale, 24 // scale) and lr.dtype == np.float32
     np.testing.assert_allclose(lr, expected, atol=1e-4)
 
@@ -109,7 +110,7 @@ def test_sensor_noise_is_unbiased_with_sigma_between_0_0005_and_0_003_z_squared(
 class Extremes(np.random.Generator):
     """A real PCG64 generator whose scalar uniform draws (the models' parameters) sit at one end of their range.
 
-    Per-pixel draws (random, normal, uniform with a size) stay random; `choice` picks element `pick`.
+    Scalar integers too; per-pixel draws (random, normal, arrays) stay random; `choice` picks element `pick`.
     """
 
     def __init__(self, seed: int, end: str, pick: int = 0) -> None:
@@ -121,6 +122,12 @@ class Extremes(np.random.Generator):
         if size is not None:
             return super().uniform(low, high, size)
         return float(low if self.end == "low" else high)
+
+    def integers(self, low: int, high: int | None = None, size: int | tuple[int, ...] | None = None, **kwargs):
+        """low or high − 1 for a scalar draw in [low, high), real draws otherwise."""
+        if size is not None or high is None:
+            return super().integers(low, high, size, **kwargs)
+        return low if self.end == "low" else high - 1
 
     def choice(self, a, *args, **kwargs):
         """Element `pick` of a."""
@@ -286,3 +293,15 @@ def test_blobs_are_boolean_and_strictly_above_the_quantile() -> None:
     for _ in range(5):
         mask = dg._blobs((5, 21), rng, 0.25)  # 104 · 0.75 = 78: the quantile is the 79th smallest value itself
         assert mask.dtype == bool and int(mask.sum()) == 26
+
+
+@pytest.mark.parametrize(("end", "cells"), [("low", 3), ("high", 8)])
+def test_blob_noise_is_a_cubic_upsampling_of_a_3_to_8_cell_grid(end: str, cells: int) -> None:
+    """_blobs thresholds a cells×cells grid of uniform values (cells 3–8) upsampled by INTER_CUBIC."""
+    for seed in range(3):
+        grid = np.random.Generator(np.random.PCG64(seed)).random((cells, cells)).astype(np.float32)  # first draw
+        noise = cubic_matrix(20, cells) @ grid @ cubic_matrix(30, cells).T
+        mask = dg._blobs((20, 30), Extremes(seed, end), 0.3)
+        q = np.quantile(noise, 0.7)
+        clear = np.abs(noise - q) > 1e-4
+        np.testing.assert_array_equal(mask[clear], (noise > q)[clear])
