@@ -290,3 +290,11 @@ def test_batch_source_turns_data_set_errors_into_a_recipe_error_naming_path_and_
     write_pair_folder(tmp_path / "pairs", [np.full((8, 8), 2.0)])
     with pytest.raises(RecipeError, match="a split file is only used with NYU v2, not 'folder'"):
         td.batch_source(Recipe(data=DataSection(source="folder", path=str(tmp_path / "pairs"), split="s.txt")))
+
+
+def test_item_degrades_with_the_callers_generator() -> None:
+    """_item passes its generator on: a sensor model gives different frames for different generators."""
+    s = position_sample(16, 16)
+    a = td._item(s.rgb, s.depth, 2, ["tof"], np.random.default_rng(1))[0]
+    b = td._item(s.rgb, s.depth, 2, ["tof"], np.random.default_rng(2))[0]
+    assert not np.array_equal(a, b)

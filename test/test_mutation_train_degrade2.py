@@ -311,3 +311,23 @@ def test_blob_noise_is_a_cubic_upsampling_of_a_3_to_8_cell_grid(end: str, cells:
         q = np.quantile(noise, 0.7)
         clear = np.abs(noise - q) > 1e-4
         np.testing.assert_array_equal(mask[clear], (noise > q)[clear])
+
+
+def test_degrade_by_name_dispatches_bicubic_aliased() -> None:
+    """degrade(..., "bicubic_aliased") is the point-sampled OpenCV bicubic, as float32."""
+    hr = np.random.default_rng(11).uniform(1.0, 5.0, (16, 24)).astype(np.float32)
+    lr = dg.degrade(hr, 4, "bicubic_aliased")
+    assert lr.dtype == np.float32 and lr.shape == (4, 6)
+    np.testing.assert_array_equal(lr, dg.bicubic_aliased(hr, 4))
+
+
+@pytest.mark.parametrize("holes", [False, True])
+def test_degrade_sensor_models_use_the_generator_they_are_given(holes: bool) -> None:
+    """The caller's generator drives the sensor models, also through the hole-filling path (seed 0 only without one)."""
+    hr = np.full((32, 32), 2.0, np.float32)
+    if holes:
+        hr[:3, :3] = np.nan
+    a = dg.degrade(hr, 2, "tof", np.random.default_rng(1))
+    b = dg.degrade(hr, 2, "tof", np.random.default_rng(2))
+    assert not np.array_equal(a, b, equal_nan=True)
+    np.testing.assert_array_equal(dg.degrade(hr, 2, "tof", np.random.default_rng(1)), a)
