@@ -256,7 +256,7 @@ def test_batch_source_renders_the_synthetic3d_pool_into_the_cache(tmp_path: Path
     """data.source synthetic3d: a pool of data.scenes scenes of data.scene_size from data.pool_seed in data.cache."""
     data = DataSection(source="synthetic3d", scenes=2, scene_size=24, pool_seed=5, cache=str(tmp_path), workers=1)
     source = td.batch_source(Recipe(model=ModelSection(scale=2), data=data))
-    assert isinstance(source.dataset, ScenePool) and source.scale == 2
+    assert isinstance(source.dataset, ScenePool) and source.scale == 2 and source.data is data
     assert source.dataset.folder == pool_folder(tmp_path, 2, 24, 5)
     assert len(source.dataset) == 2
     for i in range(2):
@@ -268,7 +268,8 @@ def test_batch_source_opens_the_training_split_of_a_real_data_set(tmp_path: Path
     """data.source nyu: the train split (default or data.split's indices); folder: every pair."""
     monkeypatch.setattr("dsr_ros.train.datasets.nyu.TRAIN_COUNT", 3)
     write_nyu(tmp_path / "nyu.mat", *scenes(4, 8, 8))
-    recipe = Recipe(model=ModelSection(scale=2), data=DataSection(source="nyu", path=str(tmp_path / "nyu.mat")))
+    pool = {"cache": str(tmp_path / "pool"), "scenes": 1, "scene_size": 8}  # a pool here would be the wrong source
+    recipe = Recipe(model=ModelSection(scale=2), data=DataSection(source="nyu", path=str(tmp_path / "nyu.mat"), **pool))
     source = td.batch_source(recipe)
     assert len(source.dataset) == 3 and source.scale == 2 and source.data is recipe.data  # 3 train, 1 test
     (tmp_path / "split.txt").write_text("1\n3\n")
