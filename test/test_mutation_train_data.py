@@ -276,21 +276,22 @@ def test_batch_source_opens_the_training_split_of_a_real_data_set(tmp_path: Path
     split = td.batch_source(replace(recipe, data=replace(recipe.data, split=str(tmp_path / "split.txt"))))
     assert split.dataset.indices == [1, 3]
     write_pair_folder(tmp_path / "pairs", [np.full((8, 8), 2.0), np.full((8, 8), 3.0)])
-    folder = td.batch_source(Recipe(data=DataSection(source="folder", path=str(tmp_path / "pairs"))))
+    folder = td.batch_source(Recipe(data=DataSection(source="folder", path=str(tmp_path / "pairs"), **pool)))
     assert isinstance(folder.dataset, PairFolder) and len(folder.dataset) == 2 and folder.scale == 4
 
 
 def test_batch_source_turns_data_set_errors_into_a_recipe_error_naming_path_and_source(tmp_path: Path) -> None:
     """A missing folder or a split file for a non-NYU source is a RecipeError naming data.path and data.source."""
     missing = str(tmp_path / "nothing")
+    pool = {"cache": str(tmp_path / "pool"), "scenes": 1, "scene_size": 8}  # a pool here would be the wrong source
     with pytest.raises(RecipeError) as err:
-        td.batch_source(Recipe(data=DataSection(source="folder", path=missing)))
+        td.batch_source(Recipe(data=DataSection(source="folder", path=missing, **pool)))
     assert str(err.value) == (f"data.path {missing!r} (data.source 'folder'): {missing}: "
                               "no rgb/*.png with depth/*.png|npy")
     assert err.value.__cause__ is None and err.value.__suppress_context__
     write_pair_folder(tmp_path / "pairs", [np.full((8, 8), 2.0)])
     with pytest.raises(RecipeError, match="a split file is only used with NYU v2, not 'folder'"):
-        td.batch_source(Recipe(data=DataSection(source="folder", path=str(tmp_path / "pairs"), split="s.txt")))
+        td.batch_source(Recipe(data=DataSection(source="folder", path=str(tmp_path / "pairs"), split="s.txt", **pool)))
 
 
 def test_item_degrades_with_the_callers_generator() -> None:
