@@ -161,6 +161,13 @@ def test_model_fingerprint_sees_every_weight_config_and_shape_but_not_dtype_or_o
     assert len(model_fingerprint(Pair(("x", "y")))) == 64
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to hold the weights")
+def test_model_fingerprint_of_a_gpu_model_equals_that_of_the_cpu_copy() -> None:
+    """Weights on a GPU are copied to the CPU to be hashed: the same model prints the same on either device."""
+    net = tiny_net(seed=2)
+    assert model_fingerprint(tiny_net(seed=2).cuda()) == model_fingerprint(net)
+
+
 def test_file_sha256_reads_the_whole_file_in_blocks(tmp_path: Path) -> None:
     """file_sha256 equals hashlib's SHA-256 of the bytes, for an empty file and one over the 1 MiB block."""
     data = bytes(range(256)) * ((3 << 20) // 256 + 7)
@@ -305,6 +312,28 @@ def test_a_build_that_waits_for_the_lock_uses_the_engine_the_holder_wrote(tmp_pa
     assert f"another process is building {path.name}; waiting for it" in caplog.messages
     with open(lock, "a+") as probe:  # released afterwards: a non-blocking lock succeeds
         fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_a_cached_engine_is_loaded_without_waiting_for_a_builder(tmp_path: Path,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """A valid entry is returned at once even while another process holds the lock to build."""
+    cache, builds = text_cache(tmp_path)
+    fields = {"k": "v"}
+    path = write_entry(cache, fields, "ready")
+    result: list[str] = []
+    with open(path.with_suffix(".ep.lock"), "a+") as holder:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        try:
+            with caplog.at_level(logging.INFO, logger="dsr_ros"):
+                thread = threading.Thread(target=lambda: result.append(get(cache, builds, fields, "mine")))
+                thread.start()
+                thread.join(5)
+                finished = not thread.is_alive()
+        finally:
+            fcntl.flock(holder, fcntl.LOCK_UN)
+            thread.join(10)
+    assert finished and result == ["ready"] and builds == []
+    assert not any(m.startswith("another process is building") for m in caplog.messages)
 
 
 def test_the_lock_is_released_after_a_failed_build(tmp_path: Path) -> None:
