@@ -279,6 +279,22 @@ def test_a_file_that_does_not_match_its_record_is_deleted_and_rebuilt(tmp_path: 
     assert json.loads(path.with_suffix(".json").read_text())["sha256"] == hashlib.sha256(b"new").hexdigest()
 
 
+def test_a_bad_entry_another_process_removed_meanwhile_is_rebuilt(tmp_path: Path) -> None:
+    """If the unreadable file and its record vanish while we read it (another node cleaned up), we just rebuild."""
+    cache, builds = text_cache(tmp_path)
+    fields = {"k": "v"}
+    write_entry(cache, fields, "old")
+
+    def load_while_removed(path: Path) -> str:
+        path.unlink()  # the other process deletes the entry it found bad ...
+        path.with_suffix(".json").unlink()
+        raise OSError("stale file handle")  # ... and our read of it fails
+
+    engine = cache.get_or_build(fields, lambda: builds.append("new") or "new", lambda e, p: p.write_text(e),
+                                load_while_removed)
+    assert engine == "new" and builds == ["new"] and cache.path_for(fields).read_text() == "new"
+
+
 def test_try_load_of_a_missing_file_is_none_without_touching_the_record(tmp_path: Path) -> None:
     """No engine file: nothing is loaded and a stray record beside it stays."""
     fields = {"k": "v"}
