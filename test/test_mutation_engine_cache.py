@@ -343,7 +343,7 @@ def test_a_cached_engine_is_loaded_without_waiting_for_a_builder(tmp_path: Path,
             with caplog.at_level(logging.INFO, logger="dsr_ros"):
                 thread = threading.Thread(target=lambda: result.append(get(cache, builds, fields, "mine")))
                 thread.start()
-                thread.join(5)
+                thread.join(10)
                 finished = not thread.is_alive()
         finally:
             fcntl.flock(holder, fcntl.LOCK_UN)
