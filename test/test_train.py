@@ -201,3 +201,35 @@ def test_grad_clip_bounds_the_gradient_norm_each_step(tmp_path, monkeypatch):
         tiny_recipe(tmp_path / "bad", grad_clip=-1.0)
     with pytest.raises(RecipeError, match="train.loss must be 'l1' or 'mse'"):
         tiny_recipe(tmp_path / "bad", loss="l2")
+
+
+def test_ema_exports_the_moving_average_of_the_weights_and_resumes_exactly(tmp_path, monkeypatch):
+    """train.ema: the exported network is decay·average + (1 − decay)·weights after every step, across a resume."""
+    snapshots: list[dict[str, torch.Tensor]] = []
+    real_step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        result = real_step(self, *args, **kwargs)
+        snapshots.append([p.detach().clone() for group in self.param_groups for p in group["params"]])
+        return result
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    decay = 0.8
+    plain = train(tiny_recipe(tmp_path / "plain", steps=6), progress=False)
+    snapshots.clear()
+    averaged = train(tiny_recipe(tmp_path / "ema", steps=6, ema=decay), progress=False)
+    expected = [p.clone() for p in snapshots[0]]  # the first update copies the weights
+    for weights in snapshots[1:]:
+        expected = [decay * e + (1 - decay) * w for e, w in zip(expected, weights, strict=True)]
+    for got, want in zip(averaged.model.parameters(), expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-7)
+    last = snapshots[-1]
+    assert any(not torch.allclose(p, w) for p, w in zip(averaged.model.parameters(), last, strict=True))
+    for got, want in zip(plain.model.parameters(), last, strict=True):  # the same run, without the average
+        torch.testing.assert_close(got, want)
+    train(tiny_recipe(tmp_path / "resumed", steps=6, ema=decay), progress=False, stop_at=3)
+    resumed = train(tiny_recipe(tmp_path / "resumed", steps=6, ema=decay), resume=True, progress=False)
+    for got, want in zip(resumed.model.parameters(), averaged.model.parameters(), strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(RecipeError, match=r"train.ema must be in \[0, 1\)"):
+        tiny_recipe(tmp_path / "bad", ema=1.0)

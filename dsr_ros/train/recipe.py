@@ -58,6 +58,7 @@ class TrainSection:
     threads: int = 0  # 0 = torch's default
     loss: str = "l1"  # DSRNet's task loss on depth ratios: l1 (sharp edges) or mse (what RMSE scores)
     grad_clip: float = 0.0  # clip the gradient's global norm to this (0: off); keeps deep nets from diverging
+    ema: float = 0.0  # decay of a moving average of the weights, validated and exported instead of them (0: off)
     init_from: str = ""  # weight file to start from (fine-tuning); empty: random initialisation
 
 
@@ -213,6 +214,10 @@ def validate(recipe: Recipe) -> None:
         raise RecipeError(f"train.loss must be 'l1' or 'mse', got {t.loss!r}")
     if t.grad_clip < 0:
         raise RecipeError(f"train.grad_clip must be >= 0 (0: off), got {t.grad_clip}")
+    if not 0 <= t.ema < 1:
+        raise RecipeError(f"train.ema must be in [0, 1) (0: off), got {t.ema}")
+    if t.ema and recipe.distill.enabled:
+        raise RecipeError("train.ema is not supported with distill.enabled (the distillation trainer has no average)")
     if t.lr_schedule not in ("cosine", "constant"):
         raise RecipeError(f"train.lr_schedule must be 'cosine' or 'constant', got {t.lr_schedule!r}")
     _validate_distill(recipe)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from dsr_ros.net import DSRNet, DSRNetConfig
 from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
@@ -105,9 +106,23 @@ def warm_start(model: DSRNet, path: str, scale: int) -> None:
 
 
 def _state(model: nn.Module, optimiser: torch.optim.Optimizer, scheduler, step: int, first_loss: float,
-           seconds: float) -> dict:
-    return {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
-            "torch_rng": torch.get_rng_state(), "step": step, "first_loss": first_loss, "seconds": seconds}
+           seconds: float, average: AveragedModel | None) -> dict:
+    state = {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
+             "torch_rng": torch.get_rng_state(), "step": step, "first_loss": first_loss, "seconds": seconds}
+    if average is not None:
+        state["ema"] = average.state_dict()
+    return state
+
+
+def weight_average(model: DSRNet, decay: float) -> AveragedModel | None:
+    """An exponential moving average of `model`'s weights (`decay` per step), or None when decay is 0.
+
+    The validation curve of a small network jumps by several mm from one checkpoint to the next at
+    the end of a run; the average of the last few hundred steps is the steadier network to ship.
+    """
+    if not decay:
+        return None
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _validate(model: DSRNet, validation: Validation, out_dir: Path, step: int) -> None:
@@ -142,6 +157,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: lr_factor(s, recipe))
+    average = weight_average(model, t.ema)
     start, first_loss, seconds_before = 0, float("nan"), 0.0
     ckpt_path = out_dir / CHECKPOINT
     if resume and ckpt_path.exists():
@@ -150,6 +166,8 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
         optimiser.load_state_dict(state["optimiser"])
         scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
+        if average is not None:
+            average.load_state_dict(state["ema"])
         start, first_loss = int(state["step"]), float(state["first_loss"])
         seconds_before = float(state.get("seconds", 0.0))
     if validation and start == 0:
@@ -175,6 +193,8 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
             torch.nn.utils.clip_grad_norm_(net.parameters(), t.grad_clip)
         optimiser.step()
         scheduler.step()
+        if average is not None:
+            average.update_parameters(model)
         loss_value = float(loss.item())
         if math.isnan(first_loss):
             first_loss = loss_value
@@ -187,12 +207,14 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
             run_log.row([done, f"{loss_value:.6f}", f"{lr:.3g}", f"{time.perf_counter() - began:.1f}"])
             run_log.scalars(done, {f"loss/{t.loss}": loss_value, "lr": lr})
         if validation and (done % validation.every == 0 or done == t.steps):
-            _validate(model, validation, out_dir, done)
+            _validate(average.module if average is not None else model, validation, out_dir, done)
         if done % t.checkpoint_every == 0 or done == end:
             seconds = seconds_before + time.perf_counter() - began
-            save_checkpoint(ckpt_path, _state(model, optimiser, scheduler, done, first_loss, seconds))
+            save_checkpoint(ckpt_path, _state(model, optimiser, scheduler, done, first_loss, seconds, average))
     if run_log:
         run_log.close()
+    if average is not None:
+        model = average.module
     model.cpu().eval()
     training = {"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]]), "data": batches.description,
                 "steps": end, "wall_seconds": round(seconds_before + time.perf_counter() - began, 1)}
