@@ -147,3 +147,18 @@ def test_no_module_outside_cli_imports_argparse():
             if any(name and name.split(".")[0] == "argparse" for name in names):
                 offenders.append(str(path.relative_to(PACKAGE)))
     assert offenders == []
+
+
+@pytest.mark.parametrize("command", ["eval", "upsample"])
+def test_variant_base_is_not_offered_where_weights_are_needed(command, capsys):
+    """No `base` weights ship, so commands that run a trained model accept only --variant lite."""
+    assert exit_status([command, "--variant", "base"]) == 2
+    assert "invalid choice: 'base'" in capsys.readouterr().err
+
+
+def test_variant_base_stays_available_untrained_for_latency_work(capsys):
+    """`dsr profile --untrained --variant base` parses: timing a network needs no weights."""
+    from dsr_ros.cli import build_parser
+
+    args = build_parser().parse_args(["profile", "--untrained", "--variant", "base", "--scale", "4"])
+    assert args.variant == "base" and args.untrained

@@ -30,7 +30,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, untrained_help: str | N
     """--scale, --variant, --model PATH (and --untrained where latency work wants it)."""
     parser.add_argument("--scale", type=int, required=scale_required, choices=SCALES,
                         help="upsampling factor (picks the shipped model, default 4; checked against --model)")
-    parser.add_argument("--variant", choices=sorted(VARIANTS), default="lite", help="network size (default: lite)")
+    if untrained_help:  # an untrained `base` network is only good for timing; only `lite` has weights
+        parser.add_argument("--variant", choices=sorted(VARIANTS), default="lite",
+                            help="network size (default: lite; base only with --untrained: no weights ship)")
+    else:
+        parser.add_argument("--variant", choices=["lite"], default="lite", help="network size (lite: the shipped models)")
     parser.add_argument("--model", metavar="PATH", help="weight file (default: the shipped model for scale/variant)")
     if untrained_help:
         parser.add_argument("--untrained", action="store_true", help=untrained_help)
