@@ -41,7 +41,8 @@ lint: $(VENV)/.dsr_test_installed
 
 test: $(VENV)/.dsr_test_installed
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q test
+	@echo "live ROS 2 tests over Fast DDS: $$($(PY) -m pytest --collect-only -q test/test_ros_live*.py | tail -1)"
+	$(PY) -m pytest -q -rs test
 
 # Mutation testing of the depth path (docs/testing.md): mutmut 3, configured in pyproject.toml [tool.mutmut].
 # MUTANTS narrows the run to a glob of mutant names, e.g. make mutation MUTANTS='dsr_ros.depth.*';
