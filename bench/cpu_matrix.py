@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from dsr_ros.cli import profile as profile_cli
-from dsr_ros.net import DSRNet, DSRNetConfig
+from dsr_ros.net import DSRNetConfig, build_dsrnet
 from dsr_ros.profiling.report import count_macs
 
 SIZES = ((60, 80), (120, 160), (240, 320))
@@ -56,7 +56,7 @@ def summary(out: Path) -> str:
         w, h = map(int, size.split("x"))
         configs.append((variant != "lite", int(scale[1:]), h, w, variant, scale, path))
     for _, _, h, w, variant, scale, path in sorted(configs):
-        gmac = count_macs(DSRNet(DSRNetConfig.from_variant(variant, int(scale[1:]))), h, w) / 1e9
+        gmac = count_macs(build_dsrnet(DSRNetConfig.from_variant(variant, int(scale[1:]))), h, w) / 1e9
         runs = {r["backend"]: r for r in json.loads(path.read_text())}
         cells = []
         for b in BACKENDS:

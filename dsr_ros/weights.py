@@ -17,7 +17,8 @@ from safetensors.torch import save_file
 
 from dsr_ros.atomic import write_atomic
 from dsr_ros.depth import NORMALISATION
-from dsr_ros.net import DSRNet, DSRNetConfig
+from dsr_ros.net import DSRNetConfig, build_dsrnet
+from dsr_ros.net.dsrnet import FeatureNet
 
 CARD_KEY = "model_card"
 FORMAT_KEY = "format"
@@ -60,9 +61,9 @@ class ModelCard:
         return cls(**known)
 
 
-def card_for(model: DSRNet, **fields: object) -> ModelCard:
-    """A model card describing a DSRNet instance."""
-    return ModelCard(architecture=type(model).__name__, config=model.config.to_dict(), **fields)
+def card_for(model: FeatureNet, **fields: object) -> ModelCard:
+    """A model card describing a DSRNet instance (a cascade is a DSRNet whose config has cascade > 1)."""
+    return ModelCard(architecture="DSRNet", config=model.config.to_dict(), **fields)
 
 
 def save_model(path: str | Path, model: torch.nn.Module, card: ModelCard) -> Path:
@@ -117,10 +118,10 @@ def _config(card: ModelCard) -> DSRNetConfig:
         raise WeightsError(f"architecture mismatch: expected DSRNet, found {card.architecture!r}")
     try:
         config = DSRNetConfig(**card.config)
-        if not all(isinstance(getattr(config, k), int) for k in ("scale", "features", "shallow", "units")):
-            raise TypeError("scale, features, shallow and units must be integers")
+        if not all(isinstance(getattr(config, k), int) for k in ("scale", "features", "shallow", "units", "cascade")):
+            raise TypeError("scale, features, shallow, units and cascade must be integers")
         with torch.device("meta"):  # shapes only: nothing is allocated, whatever the card asks for
-            DSRNet(config)
+            build_dsrnet(config)
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"model card config is invalid for DSRNet: {card.config} ({exc})") from None
     return config
@@ -129,12 +130,12 @@ def _config(card: ModelCard) -> DSRNetConfig:
 def expected_shapes(config: DSRNetConfig) -> dict[str, tuple[int, ...]]:
     """Name and shape of every tensor a DSRNet of this config holds (built on the meta device)."""
     with torch.device("meta"):
-        return {k: tuple(v.shape) for k, v in DSRNet(config).state_dict().items()}
+        return {k: tuple(v.shape) for k, v in build_dsrnet(config).state_dict().items()}
 
 
-def build_model(card: ModelCard) -> DSRNet:
-    """An untrained network of the card's architecture and hyper-parameters."""
-    return DSRNet(_config(card))
+def build_model(card: ModelCard) -> FeatureNet:
+    """An untrained network of the card's architecture and hyper-parameters (a DSRNet or a cascade of them)."""
+    return build_dsrnet(_config(card))
 
 
 def _check_header(path: Path, card: ModelCard, shapes: dict[str, tuple[int, ...]]) -> None:
@@ -159,7 +160,7 @@ def _check_header(path: Path, card: ModelCard, shapes: dict[str, tuple[int, ...]
 
 def load_model(
     path: str | Path, expected_scale: int | None = None, expected_architecture: str | None = "DSRNet"
-) -> tuple[DSRNet, ModelCard]:
+) -> tuple[FeatureNet, ModelCard]:
     """Load a DSRNet, checking architecture, scale and tensor shapes from the header before building anything."""
     path = Path(path)
     shapes, card = _read_header(path)

@@ -2,13 +2,13 @@
 import pytest
 import torch
 
-from dsr_ros.net import VARIANTS, DSRNet, DSRNetConfig
+from dsr_ros.net import VARIANTS, DSRNet, DSRNetConfig, build_dsrnet
 
 
 @pytest.mark.parametrize("scale", [2, 4, 8, 16])
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_scale_and_variant_gives_exact_sizes(scale, variant):
-    net = DSRNet(DSRNetConfig.from_variant(variant, scale)).eval()
+    net = build_dsrnet(DSRNetConfig.from_variant(variant, scale)).eval()
     with torch.inference_mode():
         out = net(torch.rand(2, 1, 3, 5))
     assert out.shape == (2, 1, 3 * scale, 5 * scale)

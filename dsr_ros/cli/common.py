@@ -5,7 +5,8 @@ import argparse
 
 from dsr_ros.camera import SCALES
 from dsr_ros.engine import BACKENDS, DEVICES, is_device
-from dsr_ros.net import VARIANTS, DSRNet, DSRNetConfig
+from dsr_ros.net import VARIANTS, DSRNetConfig, build_dsrnet
+from dsr_ros.net.dsrnet import FeatureNet
 from dsr_ros.weights import WeightsError, load_model, read_card, shipped_model_path
 
 
@@ -90,13 +91,13 @@ def model_scale(args: argparse.Namespace) -> int:
     return 4
 
 
-def model_from_args(args: argparse.Namespace) -> tuple[DSRNet, str]:
+def model_from_args(args: argparse.Namespace) -> tuple[FeatureNet, str]:
     """The DSRNet the arguments name, and a one-line description of where its weights came from."""
     scale = model_scale(args)
     if args.untrained:
         if args.model:
             raise CliError("--untrained and --model exclude each other")
-        return DSRNet(DSRNetConfig.from_variant(args.variant, scale)).eval(), f"untrained {args.variant}"
+        return build_dsrnet(DSRNetConfig.from_variant(args.variant, scale)).eval(), f"untrained {args.variant}"
     try:
         path = args.model or shipped_model_path(scale, args.variant)
         model, _card = load_model(path, expected_scale=scale)

@@ -27,12 +27,16 @@ VARIANTS: dict[str, dict[str, int]] = {
 # lr_blocks: residual blocks on the LR grid before the first up-projection, where the network
 # has little context per output pixel: x16 sees 40x30 pixels for a 640x480 output (0.02 GMAC each
 # there). At x4 they cost 0.35 GMAC each and made validation worse (BENCHMARKS.md, capacity sweep).
+# cascade: x16 runs as two x4 stages (net/cascade.py). One x16 stage sees 40x30 pixels of a 640x480
+# output and never beat bicubic on the validation scenes; two shipped x4 stages did at once, untrained.
 SCALE_OVERRIDES: dict[tuple[str, int], dict[str, int]] = {
     ("lite", 2): {"features": 12},
-    ("lite", 16): {"lr_blocks": 8},
+    ("lite", 16): {"cascade": 2},
 }
 #: The most LR blocks a config may ask for (a crafted card must not build thousands of modules).
 MAX_LR_BLOCKS = 64
+#: The most stages a cascade may chain (4: x16 as four x2 stages).
+MAX_CASCADE = 4
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,17 @@ class DSRNetConfig:
     units: int = VARIANTS["lite"]["units"]
     variant: str = "lite"
     lr_blocks: int = 0  # cards written before LR blocks existed have none
+    cascade: int = 1  # stages of scale**(1/cascade) each, chained (cards written before cascades have one)
+
+    @property
+    def stage_scale(self) -> int:
+        """Each stage's factor: the cascade-th root of the scale; fails if it is not a supported scale."""
+        if not 1 <= self.cascade <= MAX_CASCADE:
+            raise ValueError(f"cascade must be within 1..{MAX_CASCADE}, got {self.cascade}")
+        stage = round(self.scale ** (1.0 / self.cascade))
+        if stage**self.cascade != self.scale or stage < 2:
+            raise ValueError(f"scale {self.scale} is not a product of {self.cascade} equal supported scales")
+        return stage
 
     @classmethod
     def from_variant(cls, variant: str, scale: int) -> DSRNetConfig:
@@ -106,6 +121,8 @@ class DSRNet(FeatureNet):
         projection_geometry(config.scale)
         if config.units < 1 or config.features < 1 or config.shallow < 1:
             raise ValueError(f"units, features and shallow must be >= 1, got {config}")
+        if config.cascade != 1:
+            raise ValueError(f"a cascade of {config.cascade} stages is a CascadeDSRNet (net.build_dsrnet), not one DSRNet")
         if not 0 <= config.lr_blocks <= MAX_LR_BLOCKS:
             raise ValueError(f"lr_blocks must be within 0..{MAX_LR_BLOCKS}, got {config.lr_blocks}")
         self.config = config

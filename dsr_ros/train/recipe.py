@@ -9,7 +9,7 @@ from typing import Any, get_type_hints
 import yaml
 
 from dsr_ros.camera import SCALES
-from dsr_ros.net import VARIANTS
+from dsr_ros.net import VARIANTS, DSRNetConfig
 from dsr_ros.train.datasets.sources import DATASETS
 from dsr_ros.train.degrade import DEGRADATIONS
 
@@ -27,6 +27,7 @@ class ModelSection:
     shallow: int = 0
     units: int = 0
     lr_blocks: int = -1  # -1 keeps the variant's value (0 is a valid count)
+    cascade: int = 0  # stages chained to reach the scale (x16 as two x4: 2); 0 keeps the variant's value
 
 
 @dataclass
@@ -192,6 +193,11 @@ def validate(recipe: Recipe) -> None:
         raise RecipeError(f"model.scale must be one of {list(SCALES)}, got {m.scale}")
     if m.variant not in VARIANTS:
         raise RecipeError(f"model.variant must be one of {sorted(VARIANTS)}, got {m.variant!r}")
+    if m.cascade:
+        try:
+            DSRNetConfig(scale=m.scale, cascade=m.cascade).stage_scale
+        except ValueError as exc:
+            raise RecipeError(f"model.cascade: {exc}") from None
     bad = [k for k in d.degradations if k not in DEGRADATIONS]
     if bad or not d.degradations:
         raise RecipeError(f"data.degradations must be a non-empty subset of {list(DEGRADATIONS)}, got {d.degradations}")

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from dsr_ros.net import DSRNet, DSRNetConfig
+from dsr_ros.net import CascadeDSRNet, DSRNetConfig, build_dsrnet
+from dsr_ros.net.dsrnet import FeatureNet
 from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
 from dsr_ros.train.data import batch_source
 from dsr_ros.train.distributed import data_parallel, init_world, training_device
@@ -23,7 +24,7 @@ from dsr_ros.train.recipe import Recipe
 from dsr_ros.train.run_log import RunLog
 from dsr_ros.train.validation import Validation, read_curve, write_row
 from dsr_ros.upsampler import Upsampler
-from dsr_ros.weights import ModelCard, card_for, load_model, save_model
+from dsr_ros.weights import ModelCard, card_for, load_model, read_card, save_model
 
 CHECKPOINT = "checkpoint.safetensors"
 
@@ -36,7 +37,7 @@ class TrainingError(RuntimeError):
 class TrainResult:
     """The trained DSRNet and its card; losses of the first and last step, and the steps run (from `start`)."""
 
-    model: DSRNet
+    model: FeatureNet
     card: ModelCard
     last_loss: float
     first_loss: float
@@ -77,23 +78,35 @@ def git_commit() -> str:
         return "unknown"
 
 
-def build_model(recipe: Recipe) -> DSRNet:
-    """The recipe's DSRNet: its variant, with any size the recipe overrides."""
+def build_model(recipe: Recipe) -> FeatureNet:
+    """The recipe's DSRNet (or cascade of them): its variant, with any size the recipe overrides."""
     m = recipe.model
     config = DSRNetConfig.from_variant(m.variant, m.scale)
-    overrides = {k: v for k, v in (("features", m.features), ("shallow", m.shallow), ("units", m.units)) if v}
+    overrides = {k: v for k, v in (("features", m.features), ("shallow", m.shallow), ("units", m.units),
+                                   ("cascade", m.cascade)) if v}
     if m.lr_blocks >= 0:
         overrides["lr_blocks"] = m.lr_blocks
-    return DSRNet(replace(config, **overrides) if overrides else config)
+    return build_dsrnet(replace(config, **overrides) if overrides else config)
 
 
-def warm_start(model: DSRNet, path: str, scale: int) -> None:
+def _stage_source(model: FeatureNet, path: str, scale: int) -> dict[str, torch.Tensor] | None:
+    """A single-stage file's tensors copied into every stage of a cascade; None if that does not apply."""
+    if not isinstance(model, CascadeDSRNet):
+        return None
+    if read_card(path).config.get("scale") != model.config.stage_scale:
+        return None
+    stage = load_model(path, expected_scale=model.config.stage_scale)[0].state_dict()
+    return {f"stages.{i}.{k}": v for i in range(len(model.stages)) for k, v in stage.items()}
+
+
+def warm_start(model: FeatureNet, path: str, scale: int) -> None:
     """Start from a weight file's network; LR blocks it lacks stay as built (identity blocks).
 
-    A network grown by LR blocks thus starts exactly where the file's network ended. Any other
-    difference (width, units, a tensor's shape) fails naming the tensors.
+    A network grown by LR blocks thus starts exactly where the file's network ended; a cascade
+    (x16 as two x4 stages) starts from an x4 file in every stage. Any other difference (width,
+    units, a tensor's shape) fails naming the tensors.
     """
-    source = load_model(path, expected_scale=scale)[0].state_dict()
+    source = _stage_source(model, path, scale) or load_model(path, expected_scale=scale)[0].state_dict()
     target = model.state_dict()
     missing = sorted(set(target) - set(source))
     grown = all(k.startswith("lr_body.") for k in missing)
@@ -114,7 +127,7 @@ def _state(model: nn.Module, optimiser: torch.optim.Optimizer, scheduler, step: 
     return state
 
 
-def weight_average(model: DSRNet, decay: float) -> AveragedModel | None:
+def weight_average(model: FeatureNet, decay: float) -> AveragedModel | None:
     """An exponential moving average of `model`'s weights (`decay` per step), or None when decay is 0.
 
     The validation curve of a small network jumps by several mm from one checkpoint to the next at
@@ -125,7 +138,7 @@ def weight_average(model: DSRNet, decay: float) -> AveragedModel | None:
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
-def _validate(model: DSRNet, validation: Validation, out_dir: Path, step: int) -> None:
+def _validate(model: FeatureNet, validation: Validation, out_dir: Path, step: int) -> None:
     """One point of the validation curve (the model goes back to training mode afterwards)."""
     model.eval()
     with torch.no_grad():
