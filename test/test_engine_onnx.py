@@ -74,3 +74,18 @@ def test_corrupt_cached_onnx_is_reexported(tmp_path: Path) -> None:
     path.write_bytes(b"not onnx at all")
     engine = create_engine(net, backend="onnxruntime", cache_dir=tmp_path)
     assert engine.onnx_path == path and engine.infer(np.ones((1, 1, 3, 3), np.float32)).shape == (1, 1, 6, 6)
+
+
+def test_a_cascade_exports_and_matches_pytorch(tmp_path: Path) -> None:
+    """x16 ships as two x4 stages: the ONNX file holds the whole chain, and onnxruntime agrees with torch."""
+    from dsr_ros.net import DSRNetConfig, build_dsrnet
+
+    torch.manual_seed(3)
+    net = build_dsrnet(DSRNetConfig(scale=16, cascade=2, features=4, shallow=4, units=1)).eval()
+    engine = create_engine(net, backend="onnxruntime", cache_dir=tmp_path)
+    x = np.random.default_rng(1).random((1, 1, 3, 5), dtype=np.float32)
+    with torch.inference_mode():
+        ref = net(torch.from_numpy(x)).numpy()
+    out = engine.infer(x)
+    assert out.shape == (1, 1, 48, 80)
+    assert np.abs(out - ref).max() / np.abs(ref).max() < 1e-4
