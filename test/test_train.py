@@ -233,3 +233,21 @@ def test_ema_exports_the_moving_average_of_the_weights_and_resumes_exactly(tmp_p
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
     with pytest.raises(RecipeError, match=r"train.ema must be in \[0, 1\)"):
         tiny_recipe(tmp_path / "bad", ema=1.0)
+
+
+def test_trainable_trains_only_the_named_parameters(tmp_path):
+    from dsr_ros.weights import card_for, save_model
+
+    first = train(tiny_recipe(tmp_path / "a", steps=5), progress=False)
+    start = save_model(tmp_path / "start.safetensors", first.model, card_for(first.model))
+    tuned = train(tiny_recipe(tmp_path / "b", steps=8, lr=1e-2, loss="mse", init_from=str(start),
+                              trainable=["reconstruct"]), progress=False).model
+    before, after = first.model.state_dict(), tuned.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith("reconstruct.") for k in changed), changed
+    with pytest.raises(TrainingError, match=r"train.trainable \['reconstuct'\] match no parameter"):
+        train(tiny_recipe(tmp_path / "c", steps=1, trainable=["reconstuct"]), progress=False)
+    with pytest.raises(RecipeError, match="train.trainable must be a list of non-empty"):
+        tiny_recipe(tmp_path / "d", trainable=[""])
+    with pytest.raises(RecipeError, match="train.trainable is not supported with distill.enabled"):
+        recipe_from_dict({"distill": {"enabled": True}, "train": {"trainable": ["reconstruct"]}})

@@ -61,6 +61,8 @@ class TrainSection:
     grad_clip: float = 0.0  # clip the gradient's global norm to this (0: off); keeps deep nets from diverging
     ema: float = 0.0  # decay of a moving average of the weights, validated and exported instead of them (0: off)
     init_from: str = ""  # weight file to start from (fine-tuning); empty: random initialisation
+    # train only the parameters whose names contain one of these (e.g. [reconstruct]: the output convs); empty: all
+    trainable: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -222,6 +224,10 @@ def validate(recipe: Recipe) -> None:
         raise RecipeError(f"train.grad_clip must be >= 0 (0: off), got {t.grad_clip}")
     if not 0 <= t.ema < 1:
         raise RecipeError(f"train.ema must be in [0, 1) (0: off), got {t.ema}")
+    if t.trainable and recipe.distill.enabled:
+        raise RecipeError("train.trainable is not supported with distill.enabled (both networks train in full)")
+    if any(not isinstance(name, str) or not name for name in t.trainable):
+        raise RecipeError(f"train.trainable must be a list of non-empty parameter-name parts, got {t.trainable}")
     if t.ema and recipe.distill.enabled:
         raise RecipeError("train.ema is not supported with distill.enabled (the distillation trainer has no average)")
     if t.lr_schedule not in ("cosine", "constant"):

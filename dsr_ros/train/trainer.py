@@ -118,6 +118,25 @@ def warm_start(model: FeatureNet, path: str, scale: int) -> None:
     model.load_state_dict(source, strict=False)
 
 
+def trainable_parameters(model: nn.Module, parts: list[str]) -> list[nn.Parameter]:
+    """The parameters to train: all, or those whose names contain one of `parts` (the rest are frozen).
+
+    Fails naming the parts that match nothing, so a typo cannot silently freeze the whole network.
+    """
+    if not parts:
+        return list(model.parameters())
+    named = dict(model.named_parameters())
+    unmatched = [part for part in parts if not any(part in name for name in named)]
+    if unmatched:
+        raise TrainingError(f"train.trainable {unmatched} match no parameter; names look like {sorted(named)[:3]}")
+    chosen = []
+    for name, parameter in named.items():
+        parameter.requires_grad_(any(part in name for part in parts))
+        if parameter.requires_grad:
+            chosen.append(parameter)
+    return chosen
+
+
 def _state(model: nn.Module, optimiser: torch.optim.Optimizer, scheduler, step: int, first_loss: float,
            seconds: float, average: AveragedModel | None) -> dict:
     state = {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "scheduler": scheduler.state_dict(),
@@ -168,7 +187,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     if t.init_from:
         warm_start(model, t.init_from, recipe.model.scale)
     model.to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=t.lr)
+    optimiser = torch.optim.Adam(trainable_parameters(model, t.trainable), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: lr_factor(s, recipe))
     average = weight_average(model, t.ema)
     start, first_loss, seconds_before = 0, float("nan"), 0.0
