@@ -251,3 +251,24 @@ def test_trainable_trains_only_the_named_parameters(tmp_path):
         tiny_recipe(tmp_path / "d", trainable=[""])
     with pytest.raises(RecipeError, match="train.trainable is not supported with distill.enabled"):
         recipe_from_dict({"distill": {"enabled": True}, "train": {"trainable": ["reconstruct"]}})
+
+
+def test_skip_hole_targets_drops_exactly_the_pixels_the_node_does_not_publish():
+    from dsr_ros.train.data import make_pair
+
+    hr = scene3d_for_seed(11, 64, 64).depth
+    lr = degrade(hr, 4, "stereo", np.random.default_rng(5))
+    holes = np.repeat(np.repeat(~np.isfinite(lr), 4, 0), 4, 1)
+    assert holes.any() and not holes.all()
+    _, kept, _ = make_pair(hr, 4, "stereo", np.random.default_rng(5))
+    lr_log, skipped, _ = make_pair(hr, 4, "stereo", np.random.default_rng(5), skip_holes=True)
+    assert np.isnan(skipped[holes]).all()
+    np.testing.assert_array_equal(skipped[~holes], kept[~holes])
+    assert np.isfinite(kept[holes & np.isfinite(hr)]).all()  # without the option they stay in the loss
+    assert np.isfinite(lr_log).all()  # the input is filled either way
+    data = recipe_from_dict({"data": {"patch": 64, "degradations": ["stereo"], "skip_hole_targets": True}}).data
+    batch = BatchSource(data, 4)(3, 0, 4)  # the option reaches the batches the trainer draws
+    data.skip_hole_targets = False
+    plain = BatchSource(data, 4)(3, 0, 4)
+    assert torch.isnan(batch.hr).sum() > torch.isnan(plain.hr).sum()
+    torch.testing.assert_close(batch.lr, plain.lr)

@@ -10,7 +10,8 @@ from typing import NoReturn
 from dsr_ros.cli.common import CliError
 
 #: Subcommand modules in `dsr --help` order; each has `register(subparsers)` and sets `func`.
-SUBCOMMANDS = ("upsample", "demo", "bag", "export", "compile", "profile", "train", "eval", "promote", "ablation")
+SUBCOMMANDS = ("upsample", "demo", "bag", "export", "compile", "profile", "train", "eval", "calibrate", "promote",
+               "ablation")
 
 
 class Parser(argparse.ArgumentParser):

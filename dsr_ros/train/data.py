@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from dsr_ros.depth import LogDepth, encode_frame
+from dsr_ros.depth import LogDepth, encode_frame, upsample_mask
 from dsr_ros.train.datasets import Sample
 from dsr_ros.train.datasets.sources import open_dataset
 from dsr_ros.train.degrade import degrade
@@ -40,20 +40,30 @@ class Batch:
         return Batch(*(t.to(device, non_blocking=True) for t in (self.lr, self.hr, self.rgb, self.reference)))
 
 
-def make_pair(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, LogDepth]:
-    """Degrade one HR depth map; encode both sides relative to the LR frame, as the Upsampler does."""
+def make_pair(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator,
+              skip_holes: bool = False) -> tuple[np.ndarray, np.ndarray, LogDepth]:
+    """Degrade one HR depth map; encode both sides relative to the LR frame, as the Upsampler does.
+
+    `skip_holes` leaves the target NaN under every LR hole: the Upsampler publishes no depth there
+    (unless `fill_holes`), so those pixels are dropped from the loss, as from every evaluation.
+    """
     lr = degrade(hr, scale, kind, rng)
-    lr_log, norm = encode_frame(lr, np.isfinite(lr))
+    valid = np.isfinite(lr)
+    lr_log, norm = encode_frame(lr, valid)
     with np.errstate(invalid="ignore"):
-        return lr_log, norm.encode(hr), norm
+        target = norm.encode(hr)
+    if skip_holes and not valid.all():
+        target[~upsample_mask(valid, scale)[: target.shape[0], : target.shape[1]]] = np.nan
+    return lr_log, target, norm
 
 
 Item = tuple[np.ndarray, np.ndarray, np.ndarray, LogDepth]
 
 
-def _item(rgb: np.ndarray, depth: np.ndarray, scale: int, degradations: list[str], rng: np.random.Generator) -> Item:
+def _item(rgb: np.ndarray, depth: np.ndarray, scale: int, degradations: list[str], rng: np.random.Generator,
+          skip_holes: bool = False) -> Item:
     """(lr, hr, rgb C×H×W, range) of one HR crop under a degradation drawn from rng."""
-    lr, hr, norm = make_pair(depth, scale, str(rng.choice(degradations)), rng)
+    lr, hr, norm = make_pair(depth, scale, str(rng.choice(degradations)), rng, skip_holes)
     return lr, hr, rgb.transpose(2, 0, 1), norm
 
 
@@ -68,13 +78,14 @@ def _stack(items: list[Item]) -> Batch:
     )
 
 
-def synthetic_batch(seed: int, step: int, batch_size: int, patch: int, scale: int, degradations: list[str]) -> Batch:
+def synthetic_batch(seed: int, step: int, batch_size: int, patch: int, scale: int, degradations: list[str],
+                    skip_holes: bool = False) -> Batch:
     """The reproducible batch number `step` of a run seeded with `seed`."""
     rng = np.random.default_rng([seed, step])
     items = []
     for _ in range(batch_size):
         scene = render_scene(rng, patch, patch)
-        items.append(_item(scene.rgb, scene.depth, scale, degradations, rng))
+        items.append(_item(scene.rgb, scene.depth, scale, degradations, rng, skip_holes))
     return _stack(items)
 
 
@@ -91,7 +102,7 @@ def random_crop(sample: Sample, patch: int, rng: np.random.Generator) -> tuple[n
 
 
 def dataset_batch(dataset: Dataset, seed: int, step: int, batch_size: int, patch: int, scale: int,
-                  degradations: list[str]) -> Batch:
+                  degradations: list[str], skip_holes: bool = False) -> Batch:
     """Batch `step` of crops from a real data set; sample, place, flip and degradation all come from (seed, step)."""
     rng = np.random.default_rng([seed, step])
     items = []
@@ -102,7 +113,7 @@ def dataset_batch(dataset: Dataset, seed: int, step: int, batch_size: int, patch
                 break
         else:
             raise ValueError(f"no {patch}x{patch} crop with {MIN_VALID:.0%} valid depth in {CROP_TRIES} tries")
-        items.append(_item(rgb, depth, scale, degradations, rng))
+        items.append(_item(rgb, depth, scale, degradations, rng, skip_holes))
     return _stack(items)
 
 
@@ -117,8 +128,8 @@ class BatchSource:
     def __call__(self, seed: int, step: int, batch_size: int) -> Batch:
         d = self.data
         if self.dataset is None:
-            return synthetic_batch(seed, step, batch_size, d.patch, self.scale, d.degradations)
-        return dataset_batch(self.dataset, seed, step, batch_size, d.patch, self.scale, d.degradations)
+            return synthetic_batch(seed, step, batch_size, d.patch, self.scale, d.degradations, d.skip_hole_targets)
+        return dataset_batch(self.dataset, seed, step, batch_size, d.patch, self.scale, d.degradations, d.skip_hole_targets)
 
     @property
     def description(self) -> str:

@@ -45,6 +45,8 @@ class DataSection:
     pool_seed: int = 0  # synthetic3d: first scene seed (held-out sets start at 1000000)
     cache: str = "runs/scene_pool"  # synthetic3d: where the rendered pool is kept and reused
     workers: int = 1  # synthetic3d: processes rendering the pool the first time
+    # drop target pixels under LR holes from the loss: the node publishes none there (unless fill_holes)
+    skip_hole_targets: bool = False
 
 
 @dataclass
