@@ -82,6 +82,12 @@ def test_auto_candidates_on_cuda_keep_device_and_precision_then_cpu_fp32() -> No
     assert engines.auto_candidates("cpu", "fp16", 2) == [("torch", "cpu", "fp32"), ("onnxruntime", "cpu", "fp32")]
 
 
+def test_auto_candidates_at_x16_put_torch_first_for_its_two_x4_stages() -> None:
+    """×16 ships as a cascade of ×4 stages, where torch beat onnxruntime (BENCHMARKS.md); ×8 keeps onnxruntime first."""
+    assert engines.auto_candidates("cpu", "fp32", 16) == [("torch", "cpu", "fp32"), ("onnxruntime", "cpu", "fp32")]
+    assert engines.auto_candidates("cpu", "fp32", 8) == [("onnxruntime", "cpu", "fp32"), ("torch", "cpu", "fp32")]
+
+
 @pytest.mark.parametrize("scale", [1, 3, 32])
 def test_auto_candidates_for_an_unmeasured_scale_use_the_x4_order(scale: int) -> None:
     """A scale BENCHMARKS.md did not measure gets the ×4 preference rather than failing."""

@@ -27,9 +27,10 @@ BACKENDS = ("auto", "torch", "tensorrt", "onnxruntime")
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 DEVICES = "'auto', 'cpu', 'cuda' or 'cuda:N'"
 #: CPU back ends per scale, fastest first as measured in BENCHMARKS.md: at ×2/×4 torch (channels-last) beat
-#: onnxruntime 1.0–1.7×; at ×8/×16 onnxruntime won 1.0–1.4× on all but the smallest input (stride-8 transposed convs).
+#: onnxruntime 1.0–1.7×; at ×8 onnxruntime won 1.0–1.4× on all but the smallest input (stride-8 transposed convs).
+#: ×16 ships as two ×4 stages (net/cascade.py), where torch won 1.6× (311 against 505 ms at 40x30).
 CPU_PREFERENCE: dict[int, tuple[str, ...]] = {2: ("torch", "onnxruntime"), 4: ("torch", "onnxruntime"),
-                                             8: ("onnxruntime", "torch"), 16: ("onnxruntime", "torch")}
+                                             8: ("onnxruntime", "torch"), 16: ("torch", "onnxruntime")}
 
 
 @dataclass(frozen=True)
