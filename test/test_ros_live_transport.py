@@ -33,7 +33,8 @@ def compressed_peer(symlink_workspace):
     process = symlink_workspace.start(NS, scale=2, input_transport="compressedDepth", warn_period=0.2)
     process.wait_ready()
     peer = LivePeer(NS, compressed=True, name="dsr_live_compressed")
-    peer.wait_for_node()
+    flat = compressed_depth_payload(np.full((12, 16), 1500, np.uint16))
+    peer.wait_for_node(probe=lambda header: compressed_image(*flat, header))
     yield peer, process
     peer.close()
     assert process.stop() == 0, process.output()

@@ -52,6 +52,15 @@ def compressed_image(fmt: str, data: bytes, header: Any) -> Any:
     return CompressedImage(header=header, format=fmt, data=data)
 
 
+PROBE_STAMP_NS = 1_000_000_000 * 1_000_000_000  # probe frames are stamped from 2001-09-09 on, apart from real ones
+PROBE_PERIOD_S = 0.25
+
+
+def _raw_probe(header: Any) -> Any:
+    """A small flat 16UC1 frame at 1.5 m for the connection handshake."""
+    return depth_image(np.full((12, 16), 1500, np.uint16), "16UC1", header)
+
+
 def qos(reliability: str = "reliable", depth: int = 10) -> Any:
     """Keep-last volatile QoS with the given reliability."""
     from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -94,6 +103,7 @@ class LivePeer:
         from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
         self._rclpy = rclpy
+        self.compressed = compressed
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.node = rclpy.create_node(name, context=self.context)
@@ -127,16 +137,44 @@ class LivePeer:
         except ExternalShutdownException:
             pass
 
-    def wait_for_node(self, timeout_s: float = 30.0) -> None:
-        """Block until the node's subscription and output publisher are matched with ours."""
+    def wait_for_node(self, timeout_s: float = 30.0, probe: Callable[[Any], Any] | None = None) -> None:
+        """Block until the node's subscription and output publisher are matched with ours, then until a
+        probe frame has made the round trip: DDS matches each side on its own, so a graph that looks
+        connected from here can still lose the node's first output to a subscription it has not matched.
+
+        `probe` builds the frame to send from a header (default: a small 16UC1 Image); compressed peers
+        pass one that builds a CompressedImage. Probe outputs are cleared before this returns.
+        """
+        if self.compressed and probe is None:
+            raise ValueError("a compressed peer needs a probe that builds a CompressedImage")
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.pub_image.get_subscription_count() > 0 and self.node.count_publishers(
-                    self.pub_image.topic_name.replace("/depth/image_raw", "/depth_upsampled/image_raw")
-                    .replace("/compressedDepth", "")) > 0:
-                return
+        output_topic = (self.pub_image.topic_name.replace("/depth/image_raw", "/depth_upsampled/image_raw")
+                        .replace("/compressedDepth", ""))
+        while not (self.pub_image.get_subscription_count() > 0 and self.node.count_publishers(output_topic) > 0):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no upsample_node subscribed to {self.pub_image.topic_name} within {timeout_s:.0f} s")
             time.sleep(0.05)
-        raise TimeoutError(f"no upsample_node subscribed to {self.pub_image.topic_name} within {timeout_s:.0f} s")
+        self._round_trip(probe or _raw_probe, deadline)
+
+    def _round_trip(self, probe: Callable[[Any], Any], deadline: float) -> None:
+        """Send probe frames, a fresh stamp every PROBE_PERIOD_S, until the node's output for one arrives."""
+        stamps: set[int] = set()
+        next_send = 0.0
+        while not any(stamp_ns(m.header.stamp) in stamps for m in self.images.snapshot()):
+            now = time.monotonic()
+            if now > deadline:
+                raise TimeoutError(f"upsample_node is matched on {self.pub_image.topic_name} but answered none of "
+                                   f"{len(stamps)} probe frames")
+            if now >= next_send:
+                stamp = PROBE_STAMP_NS + len(stamps) * 1_000_000_000
+                stamps.add(stamp)
+                self.pub_image.publish(probe(ros_header(stamp)))
+                next_send = now + PROBE_PERIOD_S
+            time.sleep(0.01)
+        time.sleep(PROBE_PERIOD_S)  # outputs of earlier probes still in flight land before the clear
+        self.images.clear()
+        self.infos.clear()
+        self.points.clear()
 
     def publish(self, image: Any, info: Any = None) -> None:
         """Publish one frame (its CameraInfo first when given), remembering the send time by stamp."""
