@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from dsr_ros.train.degrade import degrade, stereo, time_of_flight
-from dsr_ros.train.evaluate import edge_band
+from dsr_ros.train.evaluate import ErrorSums, beside_holes, edge_band
 from dsr_ros.train.raycast import Pinhole, Primitive, render
 from dsr_ros.train.scenes3d import LAYOUTS, MAX_DEPTH_M, MIN_DEPTH_M, Builder, render_scene3d, scene3d_for_seed
 
@@ -103,3 +103,19 @@ def test_edge_band_surrounds_discontinuities_only():
     band = edge_band(_step_scene(), 3)
     assert band[:, 29:35].all() and band[:, 45:51].all()
     assert not band[:, :28].any() and not band[:, 52:].any()
+
+
+def test_beside_holes_is_one_lr_pixel_around_unknown_truth_and_is_scored_apart():
+    hr = _step_scene()
+    hr[20:24, 10:12] = np.nan
+    near = beside_holes(hr, 4)
+    assert near[16:28, 6:16].all() and near.sum() == 12 * 10  # the hole and 4 px (one LR pixel) around it
+    sums = ErrorSums()
+    prediction = hr + np.where(near, 0.1, 0.001)  # 100 mm off beside the hole, 1 mm elsewhere
+    sums.add(prediction, hr, edge_band(hr), near)
+    summary = sums.summary()
+    assert summary["hole_rmse"] == pytest.approx(100.0, rel=1e-3)
+    assert summary["hole_share"] == pytest.approx(100.0 * (120 - 8) / (hr.size - 8))
+    clean = ErrorSums()
+    clean.add(_step_scene() + 0.001, _step_scene(), edge_band(_step_scene()), beside_holes(_step_scene(), 4))
+    assert clean.summary()["hole_share"] == 0.0 and clean.summary()["rmse"] == pytest.approx(1.0, rel=1e-3)

@@ -255,6 +255,40 @@ def test_trainable_trains_only_the_named_parameters(tmp_path):
         recipe_from_dict({"distill": {"enabled": True}, "train": {"trainable": ["reconstruct"]}})
 
 
+def test_truth_shadows_blank_one_side_of_a_foreground_edge_by_its_disparity():
+    from dsr_ros.train.degrade import truth_shadows
+
+    hr = np.full((64, 96), 4.0, np.float32)
+    hr[16:48, 40:60] = 1.0  # a box 1 m away in front of a wall at 4 m
+    shadowed = [truth_shadows(hr, np.random.default_rng(seed)) for seed in range(12)]
+    sides = set()
+    for out in shadowed:
+        gone = np.isnan(out)
+        assert gone.any() and not np.isnan(out[16:48, 40:60]).any()  # the foreground stays
+        np.testing.assert_array_equal(out[~gone], hr[~gone])  # nothing else changes
+        assert not gone[:16].any() and not gone[48:].any()  # only rows the box occludes
+        columns = np.flatnonzero(gone[30])
+        left, right = columns.max() == 39, columns.min() == 60
+        assert left != right  # one contiguous strip beside one edge of the box
+        assert np.all(np.diff(columns) == 1)
+        sides.add(left)
+        # strip width = f * baseline * (1/1 - 1/4) px with f in 0.6..1.2 x 96 px and baseline 4..25 cm
+        assert 0.6 * 96 * 0.04 * 0.75 - 1 <= columns.size <= 1.2 * 96 * 0.25 * 0.75 + 1
+    assert sides == {True, False}  # either camera can be the reference
+
+
+def test_truth_shadows_reach_the_batches_as_unknown_truth_with_a_filled_input():
+    data = recipe_from_dict({"data": {"patch": 64, "degradations": ["bicubic"], "truth_shadows": 1.0}}).data
+    with_shadows = BatchSource(data, 4)(3, 0, 4)
+    data.truth_shadows = 0.0
+    plain = BatchSource(data, 4)(3, 0, 4)
+    assert torch.isnan(with_shadows.hr).sum() > torch.isnan(plain.hr).sum()  # the loss skips the shadows
+    assert torch.isfinite(with_shadows.lr).all()  # the network sees the shadows filled, as at evaluation
+    assert not torch.equal(with_shadows.lr, plain.lr)
+    with pytest.raises(RecipeError, match=r"data.truth_shadows must be a probability in \[0, 1\], got 1.5"):
+        recipe_from_dict({"data": {"truth_shadows": 1.5}})
+
+
 def test_skip_hole_targets_drops_exactly_the_pixels_the_node_does_not_publish():
     from dsr_ros.train.data import make_pair
 

@@ -14,7 +14,7 @@ import torch
 from dsr_ros.depth import LogDepth, encode_frame, upsample_mask
 from dsr_ros.train.datasets import Sample
 from dsr_ros.train.datasets.sources import open_dataset
-from dsr_ros.train.degrade import degrade
+from dsr_ros.train.degrade import degrade, truth_shadows
 from dsr_ros.train.recipe import DataSection, Recipe, RecipeError
 from dsr_ros.train.scene_pool import open_pool
 from dsr_ros.train.synthetic import render_scene
@@ -61,8 +61,13 @@ Item = tuple[np.ndarray, np.ndarray, np.ndarray, LogDepth]
 
 
 def _item(rgb: np.ndarray, depth: np.ndarray, scale: int, degradations: list[str], rng: np.random.Generator,
-          skip_holes: bool = False) -> Item:
-    """(lr, hr, rgb C×H×W, range) of one HR crop under a degradation drawn from rng."""
+          skip_holes: bool = False, shadows: float = 0.0) -> Item:
+    """(lr, hr, rgb C×H×W, range) of one HR crop under a degradation drawn from rng.
+
+    With probability `shadows` the truth first loses its stereo occlusion shadows (`truth_shadows`).
+    """
+    if shadows > 0 and rng.random() < shadows:
+        depth = truth_shadows(depth, rng)
     lr, hr, norm = make_pair(depth, scale, str(rng.choice(degradations)), rng, skip_holes)
     return lr, hr, rgb.transpose(2, 0, 1), norm
 
@@ -79,13 +84,13 @@ def _stack(items: list[Item]) -> Batch:
 
 
 def synthetic_batch(seed: int, step: int, batch_size: int, patch: int, scale: int, degradations: list[str],
-                    skip_holes: bool = False) -> Batch:
+                    skip_holes: bool = False, shadows: float = 0.0) -> Batch:
     """The reproducible batch number `step` of a run seeded with `seed`."""
     rng = np.random.default_rng([seed, step])
     items = []
     for _ in range(batch_size):
         scene = render_scene(rng, patch, patch)
-        items.append(_item(scene.rgb, scene.depth, scale, degradations, rng, skip_holes))
+        items.append(_item(scene.rgb, scene.depth, scale, degradations, rng, skip_holes, shadows))
     return _stack(items)
 
 
@@ -102,7 +107,7 @@ def random_crop(sample: Sample, patch: int, rng: np.random.Generator) -> tuple[n
 
 
 def dataset_batch(dataset: Dataset, seed: int, step: int, batch_size: int, patch: int, scale: int,
-                  degradations: list[str], skip_holes: bool = False) -> Batch:
+                  degradations: list[str], skip_holes: bool = False, shadows: float = 0.0) -> Batch:
     """Batch `step` of crops from a real data set; sample, place, flip and degradation all come from (seed, step)."""
     rng = np.random.default_rng([seed, step])
     items = []
@@ -113,7 +118,7 @@ def dataset_batch(dataset: Dataset, seed: int, step: int, batch_size: int, patch
                 break
         else:
             raise ValueError(f"no {patch}x{patch} crop with {MIN_VALID:.0%} valid depth in {CROP_TRIES} tries")
-        items.append(_item(rgb, depth, scale, degradations, rng, skip_holes))
+        items.append(_item(rgb, depth, scale, degradations, rng, skip_holes, shadows))
     return _stack(items)
 
 
@@ -128,8 +133,10 @@ class BatchSource:
     def __call__(self, seed: int, step: int, batch_size: int) -> Batch:
         d = self.data
         if self.dataset is None:
-            return synthetic_batch(seed, step, batch_size, d.patch, self.scale, d.degradations, d.skip_hole_targets)
-        return dataset_batch(self.dataset, seed, step, batch_size, d.patch, self.scale, d.degradations, d.skip_hole_targets)
+            return synthetic_batch(seed, step, batch_size, d.patch, self.scale, d.degradations, d.skip_hole_targets,
+                                   d.truth_shadows)
+        return dataset_batch(self.dataset, seed, step, batch_size, d.patch, self.scale, d.degradations, d.skip_hole_targets,
+                             d.truth_shadows)
 
     @property
     def description(self) -> str:

@@ -73,16 +73,40 @@ def _blobs(shape: tuple[int, int], rng: np.random.Generator, coverage: float) ->
     return noise > np.quantile(noise, 1.0 - coverage)
 
 
+def occlusion_shadow(disparity: np.ndarray) -> np.ndarray:
+    """Pixels the right camera cannot see: a pixel further right lands at or left of them there (px disparity)."""
+    right_x = np.arange(disparity.shape[1], dtype=np.float32)[None, :] - disparity
+    left_of_next = np.minimum.accumulate(right_x[:, ::-1], axis=1)[:, ::-1]
+    shadow = np.zeros(disparity.shape, bool)
+    shadow[:, :-1] = left_of_next[:, 1:] < right_x[:, :-1] - 0.5
+    return shadow
+
+
+def truth_shadows(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """HR truth with stereo occlusion shadows made unknown (NaN), beside foreground edges on a random side.
+
+    Baselines of 4-25 cm: the rigs that record ground truth (Middlebury's) are wider than a robot's sensor.
+
+    The depth of a stereo-derived data set (Middlebury, rendered stereo scenes) has no value there;
+    its holes are hole-filled before resampling like any other (see `degrade`), so training on such
+    truth teaches the network what those filled regions look like in its input.
+    """
+    flip = bool(rng.random() < 0.5)
+    depth = hr[:, ::-1] if flip else hr
+    with np.errstate(divide="ignore", invalid="ignore"):
+        disparity = _focal_px(hr.shape, rng) * float(rng.uniform(0.04, 0.25)) / np.nan_to_num(depth, nan=np.inf)
+    shadow = occlusion_shadow(disparity.astype(np.float32))
+    out = np.array(depth, dtype=np.float32)
+    out[shadow] = np.nan
+    return np.ascontiguousarray(out[:, ::-1] if flip else out)
+
+
 def stereo(hr: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
     """An active stereo sensor at LR resolution: shadows left of foreground edges, quantised disparity, speckle."""
     lr = nearest(hr, scale).astype(np.float32)
     f, baseline = _focal_px(lr.shape, rng), float(rng.uniform(0.04, 0.12))
     disparity = f * baseline / lr
-    # A pixel is occluded from the right camera when a pixel to its right lands at or left of it there.
-    right_x = np.arange(lr.shape[1], dtype=np.float32)[None, :] - disparity
-    left_of_next = np.minimum.accumulate(right_x[:, ::-1], axis=1)[:, ::-1]
-    shadow = np.zeros_like(lr, bool)
-    shadow[:, :-1] = left_of_next[:, 1:] < right_x[:, :-1] - 0.5
+    shadow = occlusion_shadow(disparity)
     subpixel = float(rng.choice([4.0, 8.0, 16.0]))
     noisy = disparity + rng.normal(0.0, rng.uniform(0.02, 0.15), lr.shape).astype(np.float32)
     quantised = np.maximum(np.round(noisy * subpixel) / subpixel, 1.0 / subpixel)

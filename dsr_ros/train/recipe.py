@@ -47,6 +47,8 @@ class DataSection:
     workers: int = 1  # synthetic3d: processes rendering the pool the first time
     # drop target pixels under LR holes from the loss: the node publishes none there (unless fill_holes)
     skip_hole_targets: bool = False
+    # share of crops whose truth loses its stereo occlusion shadows first, as stereo-derived ground truth has
+    truth_shadows: float = 0.0
 
 
 @dataclass
@@ -205,6 +207,8 @@ def validate(recipe: Recipe) -> None:
     bad = [k for k in d.degradations if k not in DEGRADATIONS]
     if bad or not d.degradations:
         raise RecipeError(f"data.degradations must be a non-empty subset of {list(DEGRADATIONS)}, got {d.degradations}")
+    if not 0.0 <= d.truth_shadows <= 1.0:
+        raise RecipeError(f"data.truth_shadows must be a probability in [0, 1], got {d.truth_shadows}")
     if d.source not in SOURCES:
         raise RecipeError(f"data.source must be one of {list(SOURCES)}, got {d.source!r}")
     if d.source == "synthetic3d" and not (d.patch <= d.scene_size and d.scenes >= 1 and d.workers >= 1):
