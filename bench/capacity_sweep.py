@@ -68,7 +68,7 @@ def main() -> None:
                    "gmac": round(gmac, 2), "validation_mm": trained.get((scale, *shape), ""), "times_ms": []}
             rows.append(row)
             if gmac <= args.budget:
-                nets[len(rows) - 1] = (net, torch.rand(1, 1, h, w))
+                nets[len(rows) - 1] = (net, torch.rand(1, net.config.in_channels, h, w))
     with torch.inference_mode():
         for _ in range(args.rounds + 1):  # the first round warms up
             for i, (net, x) in nets.items():

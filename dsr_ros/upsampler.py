@@ -83,7 +83,8 @@ class Upsampler:
         return out[0] if depth.ndim == 2 else out
 
     def _preprocess(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[dp.LogDepth]]:
-        """Log-ratio input with holes filled; readings outside `depth_range` count as holes."""
+        """Log-ratio input with holes filled (and the validity mask beside it if the model takes one);
+        readings outside `depth_range` count as holes."""
         valid = ~dp.invalid_mask(frames)
         metres = frames.astype(np.float32)
         if frames.dtype == np.uint16:
@@ -95,11 +96,14 @@ class Upsampler:
             else:
                 with np.errstate(invalid="ignore"):
                     valid &= (metres >= near) & (metres <= far)
-        batch = np.empty((frames.shape[0], 1, *frames.shape[-2:]), dtype=np.float32)
+        mask = self.model_card.mask_input
+        batch = np.empty((frames.shape[0], 2 if mask else 1, *frames.shape[-2:]), dtype=np.float32)
         norms = []
         for i in range(frames.shape[0]):
             batch[i, 0], norm = dp.encode_frame(metres[i], valid[i])
             norms.append(norm)
+        if mask:
+            batch[:, 1] = valid
         return batch, valid, norms
 
     def _zeros(self, shape: tuple[int, ...]) -> np.ndarray:

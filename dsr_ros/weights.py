@@ -51,6 +51,11 @@ class ModelCard:
     def variant(self) -> str:
         return str(self.config.get("variant", "custom"))
 
+    @property
+    def mask_input(self) -> bool:
+        """Whether the network takes the LR validity mask as a second input channel (cards before it: no)."""
+        return bool(self.config.get("mask_input", False))
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
@@ -120,6 +125,8 @@ def _config(card: ModelCard) -> DSRNetConfig:
         config = DSRNetConfig(**card.config)
         if not all(isinstance(getattr(config, k), int) for k in ("scale", "features", "shallow", "units", "cascade")):
             raise TypeError("scale, features, shallow, units and cascade must be integers")
+        if not isinstance(config.mask_input, bool):
+            raise TypeError("mask_input must be true or false")
         with torch.device("meta"):  # shapes only: nothing is allocated, whatever the card asks for
             build_dsrnet(config)
     except (TypeError, ValueError) as exc:

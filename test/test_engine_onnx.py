@@ -89,3 +89,21 @@ def test_a_cascade_exports_and_matches_pytorch(tmp_path: Path) -> None:
     out = engine.infer(x)
     assert out.shape == (1, 1, 48, 80)
     assert np.abs(out - ref).max() / np.abs(ref).max() < 1e-4
+
+
+def test_a_mask_input_network_exports_with_two_channels_and_matches_pytorch(tmp_path: Path) -> None:
+    """With model.mask_input the engine input is N×2×h×w (log depth, validity); the file must take that."""
+    from dsr_ros.net import DSRNetConfig, build_dsrnet
+
+    torch.manual_seed(4)
+    net = build_dsrnet(DSRNetConfig(scale=4, mask_input=True, features=4, shallow=4, units=1)).eval()
+    torch.nn.init.normal_(net.mask_conv.weight)  # trained, so the mask matters
+    engine = create_engine(net, backend="onnxruntime", cache_dir=tmp_path)
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.random((1, 1, 6, 7), dtype=np.float32),
+                        (rng.random((1, 1, 6, 7)) > 0.3).astype(np.float32)], axis=1)
+    with torch.inference_mode():
+        ref = net(torch.from_numpy(x)).numpy()
+    out = engine.infer(x)
+    assert out.shape == (1, 1, 24, 28)
+    assert np.abs(out - ref).max() / np.abs(ref).max() < 1e-4

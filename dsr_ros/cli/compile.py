@@ -32,16 +32,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def shapes_from_args(args: argparse.Namespace) -> ShapeRange:
-    """Static N=1 shape, or a range from 1×1 (min) through height×width (opt) to the max sizes."""
+def shapes_from_args(args: argparse.Namespace, channels: int = 1) -> ShapeRange:
+    """Static N=1 shape, or a range from 1×1 (min) through height×width (opt) to the max sizes.
+
+    `channels`: the model's input channels (2 when it takes the validity mask).
+    """
     if min(args.height, args.width) < 1:
         raise CliError(f"--height and --width must be >= 1, got {args.height}x{args.width}")
-    opt = (1, 1, args.height, args.width)
+    opt = (1, channels, args.height, args.width)
     if args.max_height is None and args.max_width is None:
         return ShapeRange.static(opt)
-    top = (1, 1, args.max_height or args.height, args.max_width or args.width)
+    top = (1, channels, args.max_height or args.height, args.max_width or args.width)
     try:
-        return ShapeRange.ranged((1, 1, 1, 1), opt, top)
+        return ShapeRange.ranged((1, channels, 1, 1), opt, top)
     except ValueError as exc:
         raise CliError(f"--max-height/--max-width must be >= --height/--width: {exc}") from None
 
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("dsr_ros").setLevel(logging.INFO)
     logging.basicConfig(format="%(asctime)s %(message)s")
     model, source = model_from_args(args)
-    shapes = shapes_from_args(args)
+    shapes = shapes_from_args(args, model.config.in_channels)
     try:
         engine = TensorRTEngine(model, device=args.device, precision=args.precision, shapes=shapes,
                                 cache_dir=args.cache_dir)

@@ -31,7 +31,7 @@ def export_onnx(model: DSRNet, path: str | Path, opset: int = DEFAULT_OPSET) -> 
 
     path = Path(path)
     model = copy.deepcopy(model).eval().to("cpu", torch.float32)
-    example = torch.rand(1, 1, 24, 32)
+    example = torch.rand(1, model.config.in_channels, 24, 32)
     dims = {
         0: torch.export.Dim("batch", min=1, max=MAX_BATCH),
         2: torch.export.Dim("height", min=1, max=MAX_SIDE),

@@ -145,7 +145,10 @@ class EngineRejected(EngineUnavailable):
 
 
 def parity_inputs(shape: tuple[int, ...], count: int = PARITY_FRAMES, seed: int = 0) -> list[np.ndarray]:
-    """Normalised-depth-like inputs (log ratios with edges and slopes), the kind the engine will see."""
+    """Normalised-depth-like inputs (log ratios with edges and slopes), the kind the engine will see.
+
+    A second channel (a network that takes the validity mask) is a mask with a few per cent holes.
+    """
     rng = np.random.default_rng(seed)
     n, c, h, w = shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -154,7 +157,8 @@ def parity_inputs(shape: tuple[int, ...], count: int = PARITY_FRAMES, seed: int 
         slope = rng.normal(0, 0.3, 2).astype(np.float32)
         step = np.where(xx > rng.integers(0, w), rng.normal(0, 0.5), 0.0).astype(np.float32)
         frame = slope[0] * yy / h + slope[1] * xx / w + step + rng.normal(0, 0.01, (h, w)).astype(np.float32)
-        out.append(np.broadcast_to(frame, (n, c, h, w)).astype(np.float32))
+        channels = [frame] if c == 1 else [frame, (rng.random((h, w)) > 0.03).astype(np.float32)]
+        out.append(np.broadcast_to(np.stack(channels), (n, c, h, w)).astype(np.float32))
     return out
 
 

@@ -105,8 +105,8 @@ class TorchEngine(InferenceEngine):
         return self.forward(x.to(self.dtype).contiguous(memory_format=self.memory_format)).float()
 
     def _allocate(self, shape: tuple[int, ...]) -> _CudaBuffers:
-        n, c, h, w = shape
-        out_shape = (n, c, h * self.scale, w * self.scale)
+        n, _, h, w = shape  # one depth channel out, whatever comes in (the validity mask beside depth)
+        out_shape = (n, 1, h * self.scale, w * self.scale)
         buffers = _CudaBuffers(
             host_in=torch.empty(shape, dtype=torch.float32, pin_memory=True),
             host_out=torch.empty(out_shape, dtype=torch.float32, pin_memory=True),

@@ -109,6 +109,20 @@ class ResidualBlock(nn.Module):
         return self.act(x + self.body(x))
 
 
+class MaskConv(nn.Conv2d):
+    """A 3x3 conv of the LR validity mask, zero-initialised and without bias: nothing until trained.
+
+    Edge padding like DifferenceConv's, so a frame's border does not look like a hole.
+    """
+
+    def __init__(self, out_ch: int) -> None:
+        super().__init__(1, out_ch, 3, padding=0, bias=False)
+        nn.init.zeros_(self.weight)
+
+    def forward(self, mask: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.pad(mask, (1, 1, 1, 1), mode="replicate"), self.weight)
+
+
 class LowResBlock(nn.Module):
     """x + conv(PReLU(conv(x))) with the second conv zero-initialised: an identity when new.
 

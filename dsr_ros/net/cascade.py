@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from dsr_ros.net.dsrnet import DSRNet, DSRNetConfig, DSRNetOutput, FeatureNet
@@ -28,15 +29,22 @@ class CascadeDSRNet(FeatureNet):
         return self.config.scale
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        for stage in self.stages:
-            lr = stage(lr)
-        return lr
+        for stage in self.stages[:-1]:
+            lr = self._next_input(stage(lr), lr)
+        return self.stages[-1](lr)
 
     def _run(self, lr: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         """Features and boundary depths are the last stage's: it produces the output."""
         for stage in self.stages[:-1]:
-            lr = stage(lr)
+            lr = self._next_input(stage(lr), lr)
         return self.stages[-1]._run(lr, with_boundary, boundary_grad)
+
+    def _next_input(self, depth: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+        """A stage's output as the next stage's input; with `mask_input`, beside the mask upsampled by nearest."""
+        if not self.config.mask_input:
+            return depth
+        mask = F.interpolate(previous[:, 1:2], scale_factor=self.config.stage_scale, mode="nearest")
+        return torch.cat([depth, mask], dim=1)
 
 
 def build_dsrnet(config: DSRNetConfig) -> FeatureNet:

@@ -12,6 +12,7 @@ from dsr_ros.net.blocks import (
     DifferenceConv,
     DownProjection,
     LowResBlock,
+    MaskConv,
     UpProjection,
     conv,
     projection_geometry,
@@ -50,6 +51,12 @@ class DSRNetConfig:
     variant: str = "lite"
     lr_blocks: int = 0  # cards written before LR blocks existed have none
     cascade: int = 1  # stages of scale**(1/cascade) each, chained (cards written before cascades have one)
+    mask_input: bool = False  # a second input channel: 1 where the LR pixel was measured, 0 where it was filled
+
+    @property
+    def in_channels(self) -> int:
+        """Input channels: log depth, and the validity mask when `mask_input`."""
+        return 2 if self.mask_input else 1
 
     @property
     def stage_scale(self) -> int:
@@ -110,6 +117,10 @@ class DSRNet(FeatureNet):
 
     Adding a constant c to the input adds exactly c to the output (the first conv is a
     DifferenceConv, bicubic weights sum to one), so depth k·D in gives k·DSR(D) out.
+    With `mask_input` the input is N×2×h×w, channel 1 the validity mask: holes are filled before
+    the network sees them, and the mask tells it which values are filled. Its conv adds to the first
+    layer's output, starts at zero (a warm start from a mask-less file is that file's network) and
+    is blind to depth, so the equivariance holds.
 
     Three shallow convs (with `lr_blocks` residual blocks on the LR grid before the last, 1x1 one),
     `units` up-projections interleaved with down-projections, and a reconstruction conv over the
@@ -129,6 +140,7 @@ class DSRNet(FeatureNet):
         f = config.features
         self.shallow = nn.Sequential(DifferenceConv(1, config.shallow), nn.PReLU(config.shallow),
                                      conv(config.shallow, config.shallow), conv(config.shallow, f, kernel=1))
+        self.mask_conv = MaskConv(config.shallow) if config.mask_input else None
         self.lr_body = nn.Sequential(*(LowResBlock(config.shallow) for _ in range(config.lr_blocks)))
         self.ups = nn.ModuleList(UpProjection(f, config.scale) for _ in range(config.units))
         self.downs = nn.ModuleList(DownProjection(f, config.scale) for _ in range(config.units - 1))
@@ -144,7 +156,11 @@ class DSRNet(FeatureNet):
 
     def _run(self, lr: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         first, act, second, to_features = self.shallow  # no Sequential slice built per frame
-        x = to_features(self.lr_body(second(act(first(lr)))))
+        if self.mask_conv is not None:
+            lr, mask = lr[:, :1], lr[:, 1:2]
+            x = to_features(self.lr_body(second(act(first(lr) + self.mask_conv(mask)))))
+        else:
+            x = to_features(self.lr_body(second(act(first(lr)))))
         features: list[torch.Tensor] = []
         for i, up in enumerate(self.ups):
             hr = up(x)

@@ -73,10 +73,11 @@ def format_run(run: ProfileRun) -> str:
 
 def count_macs(model: torch.nn.Module, height: int, width: int) -> int:
     """Multiply-accumulates for one N=1 frame (FLOPs counted by torch, halved), on the meta device: no compute."""
+    channels = model.config.in_channels if hasattr(model, "config") else 1  # a DSRNet may take the mask too
     meta = copy.deepcopy(model).to("meta", torch.float32)
     counter = FlopCounterMode(display=False)
     with counter, torch.inference_mode():
-        meta(torch.zeros(1, 1, height, width, device="meta"))
+        meta(torch.zeros(1, channels, height, width, device="meta"))
     return counter.get_total_flops() // 2
 
 

@@ -28,7 +28,8 @@ CROP_TRIES = 20  # draws per batch item before giving up on a mostly invalid dat
 
 @dataclass
 class Batch:
-    """Log-ratio tensors: lr N×1×h×w (holes filled), hr N×1×H×W (NaN invalid), rgb N×3×H×W, each sample's reference (m)."""
+    """Log-ratio tensors: lr N×1×h×w (holes filled; N×2 with the validity mask), hr N×1×H×W (NaN invalid),
+    rgb N×3×H×W, each sample's reference (m)."""
 
     lr: torch.Tensor
     hr: torch.Tensor
@@ -41,15 +42,18 @@ class Batch:
 
 
 def make_pair(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator,
-              skip_holes: bool = False) -> tuple[np.ndarray, np.ndarray, LogDepth]:
+              skip_holes: bool = False, mask: bool = False) -> tuple[np.ndarray, np.ndarray, LogDepth]:
     """Degrade one HR depth map; encode both sides relative to the LR frame, as the Upsampler does.
 
     `skip_holes` leaves the target NaN under every LR hole: the Upsampler publishes no depth there
     (unless `fill_holes`), so those pixels are dropped from the loss, as from every evaluation.
+    `mask` makes the input 2×h×w: the filled log depth and the validity mask (1 measured, 0 filled).
     """
     lr = degrade(hr, scale, kind, rng)
     valid = np.isfinite(lr)
     lr_log, norm = encode_frame(lr, valid)
+    if mask:
+        lr_log = np.stack([lr_log, valid.astype(np.float32)])
     with np.errstate(invalid="ignore"):
         target = norm.encode(hr)
     if skip_holes and not valid.all():
@@ -61,14 +65,14 @@ Item = tuple[np.ndarray, np.ndarray, np.ndarray, LogDepth]
 
 
 def _item(rgb: np.ndarray, depth: np.ndarray, scale: int, degradations: list[str], rng: np.random.Generator,
-          skip_holes: bool = False, shadows: float = 0.0) -> Item:
+          skip_holes: bool = False, shadows: float = 0.0, mask: bool = False) -> Item:
     """(lr, hr, rgb C×H×W, range) of one HR crop under a degradation drawn from rng.
 
     With probability `shadows` the truth first loses its stereo occlusion shadows (`truth_shadows`).
     """
     if shadows > 0 and rng.random() < shadows:
         depth = truth_shadows(depth, rng)
-    lr, hr, norm = make_pair(depth, scale, str(rng.choice(degradations)), rng, skip_holes)
+    lr, hr, norm = make_pair(depth, scale, str(rng.choice(degradations)), rng, skip_holes, mask)
     return lr, hr, rgb.transpose(2, 0, 1), norm
 
 
@@ -76,7 +80,7 @@ def _stack(items: list[Item]) -> Batch:
     """One Batch from per-sample arrays."""
     lrs, hrs, rgbs, norms = zip(*items, strict=True)
     return Batch(
-        lr=torch.from_numpy(np.stack(lrs)[:, None]),
+        lr=torch.from_numpy(np.stack(lrs) if lrs[0].ndim == 3 else np.stack(lrs)[:, None]),  # N×C×h×w
         hr=torch.from_numpy(np.stack(hrs)[:, None]),
         rgb=torch.from_numpy(np.ascontiguousarray(np.stack(rgbs), dtype=np.float32)),
         reference=torch.tensor([n.reference for n in norms]),
@@ -84,13 +88,13 @@ def _stack(items: list[Item]) -> Batch:
 
 
 def synthetic_batch(seed: int, step: int, batch_size: int, patch: int, scale: int, degradations: list[str],
-                    skip_holes: bool = False, shadows: float = 0.0) -> Batch:
+                    skip_holes: bool = False, shadows: float = 0.0, mask: bool = False) -> Batch:
     """The reproducible batch number `step` of a run seeded with `seed`."""
     rng = np.random.default_rng([seed, step])
     items = []
     for _ in range(batch_size):
         scene = render_scene(rng, patch, patch)
-        items.append(_item(scene.rgb, scene.depth, scale, degradations, rng, skip_holes, shadows))
+        items.append(_item(scene.rgb, scene.depth, scale, degradations, rng, skip_holes, shadows, mask))
     return _stack(items)
 
 
@@ -107,7 +111,7 @@ def random_crop(sample: Sample, patch: int, rng: np.random.Generator) -> tuple[n
 
 
 def dataset_batch(dataset: Dataset, seed: int, step: int, batch_size: int, patch: int, scale: int,
-                  degradations: list[str], skip_holes: bool = False, shadows: float = 0.0) -> Batch:
+                  degradations: list[str], skip_holes: bool = False, shadows: float = 0.0, mask: bool = False) -> Batch:
     """Batch `step` of crops from a real data set; sample, place, flip and degradation all come from (seed, step)."""
     rng = np.random.default_rng([seed, step])
     items = []
@@ -118,7 +122,7 @@ def dataset_batch(dataset: Dataset, seed: int, step: int, batch_size: int, patch
                 break
         else:
             raise ValueError(f"no {patch}x{patch} crop with {MIN_VALID:.0%} valid depth in {CROP_TRIES} tries")
-        items.append(_item(rgb, depth, scale, degradations, rng, skip_holes, shadows))
+        items.append(_item(rgb, depth, scale, degradations, rng, skip_holes, shadows, mask))
     return _stack(items)
 
 
@@ -129,14 +133,15 @@ class BatchSource:
     data: DataSection
     scale: int
     dataset: Dataset | None = None
+    mask: bool = False  # the network takes the validity mask as a second input channel
 
     def __call__(self, seed: int, step: int, batch_size: int) -> Batch:
         d = self.data
         if self.dataset is None:
             return synthetic_batch(seed, step, batch_size, d.patch, self.scale, d.degradations, d.skip_hole_targets,
-                                   d.truth_shadows)
+                                   d.truth_shadows, self.mask)
         return dataset_batch(self.dataset, seed, step, batch_size, d.patch, self.scale, d.degradations, d.skip_hole_targets,
-                             d.truth_shadows)
+                             d.truth_shadows, self.mask)
 
     @property
     def description(self) -> str:
@@ -156,11 +161,12 @@ def batch_source(recipe: Recipe) -> BatchSource:
     """The batches `data.source` asks for (the training split of a real data set is opened here)."""
     d = recipe.data
     if d.source == "synthetic":
-        return BatchSource(d, recipe.model.scale)
+        return BatchSource(d, recipe.model.scale, mask=recipe.model.mask_input)
     if d.source == "synthetic3d":
-        return BatchSource(d, recipe.model.scale, open_pool(d.cache, d.scenes, d.scene_size, d.pool_seed, d.workers))
+        return BatchSource(d, recipe.model.scale, open_pool(d.cache, d.scenes, d.scene_size, d.pool_seed, d.workers),
+                           recipe.model.mask_input)
     try:
         dataset = open_dataset(d.source, d.path, "train", d.split or None)
     except (OSError, ValueError) as exc:
         raise RecipeError(f"data.path {d.path!r} (data.source {d.source!r}): {exc}") from None
-    return BatchSource(d, recipe.model.scale, dataset)
+    return BatchSource(d, recipe.model.scale, dataset, recipe.model.mask_input)

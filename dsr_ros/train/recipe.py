@@ -28,6 +28,7 @@ class ModelSection:
     units: int = 0
     lr_blocks: int = -1  # -1 keeps the variant's value (0 is a valid count)
     cascade: int = 0  # stages chained to reach the scale (x16 as two x4: 2); 0 keeps the variant's value
+    mask_input: bool = False  # give the network the LR validity mask as a second input channel
 
 
 @dataclass

@@ -86,6 +86,8 @@ def build_model(recipe: Recipe) -> FeatureNet:
                                    ("cascade", m.cascade)) if v}
     if m.lr_blocks >= 0:
         overrides["lr_blocks"] = m.lr_blocks
+    if m.mask_input:
+        overrides["mask_input"] = True
     return build_dsrnet(replace(config, **overrides) if overrides else config)
 
 
@@ -99,17 +101,21 @@ def _stage_source(model: FeatureNet, path: str, scale: int) -> dict[str, torch.T
     return {f"stages.{i}.{k}": v for i in range(len(model.stages)) for k, v in stage.items()}
 
 
-def warm_start(model: FeatureNet, path: str, scale: int) -> None:
-    """Start from a weight file's network; LR blocks it lacks stay as built (identity blocks).
+#: Modules a warm start may add to a file's network: they are built as identities or zeros.
+GROWN_PARTS = frozenset({"lr_body", "mask_conv"})
 
-    A network grown by LR blocks thus starts exactly where the file's network ended; a cascade
-    (x16 as two x4 stages) starts from an x4 file in every stage. Any other difference (width,
-    units, a tensor's shape) fails naming the tensors.
+
+def warm_start(model: FeatureNet, path: str, scale: int) -> None:
+    """Start from a weight file's network; LR blocks and a mask conv it lacks stay as built (zero: no effect).
+
+    A network grown by LR blocks or given the validity mask as an input thus starts exactly where
+    the file's network ended; a cascade (x16 as two x4 stages) starts from an x4 file in every stage.
+    Any other difference (width, units, a tensor's shape) fails naming the tensors.
     """
     source = _stage_source(model, path, scale) or load_model(path, expected_scale=scale)[0].state_dict()
     target = model.state_dict()
     missing = sorted(set(target) - set(source))
-    grown = all(k.startswith("lr_body.") for k in missing)
+    grown = all(GROWN_PARTS & set(k.split(".")) for k in missing)
     unexpected = sorted(set(source) - set(target))
     wrong = [k for k in source if k in target and source[k].shape != target[k].shape]
     if not grown or unexpected or wrong:
