@@ -105,3 +105,15 @@ def test_compile_range_arguments_are_validated(weights: Path) -> None:
     with pytest.raises(CliError, match="max-height"):
         run_subcommand(compile_cli, ["compile", "--scale", "2", "--model", str(weights), "--height", "8", "--width",
                                      "8", "--max-height", "4"])
+
+
+def test_compile_shapes_carry_the_models_input_channels() -> None:
+    import argparse
+
+    from dsr_ros.cli.compile import shapes_from_args
+
+    args = argparse.Namespace(height=120, width=160, max_height=None, max_width=None)
+    assert shapes_from_args(args).opt == (1, 1, 120, 160)
+    assert shapes_from_args(args, channels=2).opt == (1, 2, 120, 160)  # a mask_input model: depth and validity
+    ranged = shapes_from_args(argparse.Namespace(height=120, width=160, max_height=240, max_width=None), channels=2)
+    assert (ranged.min, ranged.max) == ((1, 2, 1, 1), (1, 2, 240, 160))

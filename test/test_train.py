@@ -72,7 +72,8 @@ def test_recipe_errors_name_the_key(tmp_path):
 def test_shipped_recipes_load_and_write_to_runs_only():
     for name in ("lite3d_x2", "lite3d_x2_ft", "lite3d_x2_data", "lite3d_x2_data_wide", "lite3d_x4",
                  "lite3d_x4_data", "lite3d_x4_data_ftc", "lite3d_x4_data_wide", "lite3d_x8", "lite3d_x8_ft",
-                 "lite3d_x8_data", "lite3d_x8_data_ft", "lite3d_x8_data_wide", "lite3d_x16_cascade_short"):
+                 "lite3d_x8_data", "lite3d_x8_data_ft", "lite3d_x8_data_wide", "lite3d_x16_cascade_short", "lite3d_x2_mask",
+                 "lite3d_x4_lrb4"):
         recipe = load_recipe(f"config/train/{name}.yaml")
         assert recipe.output.export == "" and recipe.output.dir == f"runs/{name}"
         assert recipe.model.variant == "lite" and recipe.data.source == "synthetic3d" and recipe.train.steps >= 400
