@@ -156,18 +156,18 @@ class DSRNet(FeatureNet):
 
     def _run(self, lr: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         first, act, second, to_features = self.shallow  # no Sequential slice built per frame
+        depth = lr if self.mask_conv is None else lr[:, :1]
+        x = first(depth)
         if self.mask_conv is not None:
-            lr, mask = lr[:, :1], lr[:, 1:2]
-            x = to_features(self.lr_body(second(act(first(lr) + self.mask_conv(mask)))))
-        else:
-            x = to_features(self.lr_body(second(act(first(lr)))))
+            x = x + self.mask_conv(lr[:, 1:2])
+        x = to_features(self.lr_body(second(act(x))))
         features: list[torch.Tensor] = []
         for i, up in enumerate(self.ups):
             hr = up(x)
             features.append(hr)
             if i < len(self.downs):
                 x = self.downs[i](hr)
-        base = F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        base = F.interpolate(depth, scale_factor=self.scale, mode="bicubic", align_corners=False)
         depth = base + self.reconstruct(torch.cat(features, dim=1))
         with torch.set_grad_enabled(boundary_grad and torch.is_grad_enabled()):
             boundary = [base + head(feat) for head, feat in zip(self.heads, features)] if with_boundary else []

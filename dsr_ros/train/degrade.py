@@ -85,11 +85,10 @@ def occlusion_shadow(disparity: np.ndarray) -> np.ndarray:
 def truth_shadows(hr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """HR truth with stereo occlusion shadows made unknown (NaN), beside foreground edges on a random side.
 
-    Baselines of 4-25 cm: the rigs that record ground truth (Middlebury's) are wider than a robot's sensor.
-
     The depth of a stereo-derived data set (Middlebury, rendered stereo scenes) has no value there;
     its holes are hole-filled before resampling like any other (see `degrade`), so training on such
-    truth teaches the network what those filled regions look like in its input.
+    truth teaches the network what those filled regions look like in its input. Baselines of 4-25 cm:
+    the rigs that record ground truth (Middlebury's) are wider than a robot's sensor.
     """
     flip = bool(rng.random() < 0.5)
     depth = hr[:, ::-1] if flip else hr
