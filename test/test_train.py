@@ -114,6 +114,18 @@ def test_nan_loss_stops_with_step_and_term(tmp_path, monkeypatch):
         train(tiny_recipe(tmp_path, steps=6), progress=False)
 
 
+def test_a_diverging_run_stops_with_step_and_advice_and_a_steady_one_does_not(tmp_path):
+    # lr 1.0 reached over 30 warm-up steps: the first 5-step window is sane, the second has blown up
+    with pytest.raises(TrainingError, match=r"the loss diverged by step 10: .* lower train.lr or set train.grad_clip"):
+        train(tiny_recipe(tmp_path / "high", steps=40, lr=1.0, warmup_steps=30), progress=False)
+    assert load_checkpoint(tmp_path / "high" / "run" / "checkpoint.safetensors")["step"] == 5  # the last sane state stays
+    train(tiny_recipe(tmp_path / "off", steps=15, lr=1.0, warmup_steps=30, divergence=0.0), progress=False)
+    result = train(tiny_recipe(tmp_path / "steady", steps=40), progress=False)
+    assert result.steps == 40
+    with pytest.raises(RecipeError, match=r"train.divergence must be 0 \(off\) or > 1"):
+        tiny_recipe(tmp_path / "bad", divergence=0.5)
+
+
 def test_checkpoint_round_trip_and_corruption(tmp_path):
     state = {"a": torch.arange(3), "nested": {"b": [torch.ones(2), 4, "x"], 1: (2.5, None)}, "step": 9}
     path = save_checkpoint(tmp_path / "c.safetensors", state)

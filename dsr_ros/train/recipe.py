@@ -64,6 +64,8 @@ class TrainSection:
     threads: int = 0  # 0 = torch's default
     loss: str = "l1"  # DSRNet's task loss on depth ratios: l1 (sharp edges) or mse (what RMSE scores)
     grad_clip: float = 0.0  # clip the gradient's global norm to this (0: off); keeps deep nets from diverging
+    # stop when the mean loss of log_every steps exceeds this many times the lowest such mean so far (0: never)
+    divergence: float = 20.0
     ema: float = 0.0  # decay of a moving average of the weights, validated and exported instead of them (0: off)
     init_from: str = ""  # weight file to start from (fine-tuning); empty: random initialisation
     # train only the parameters whose names contain one of these (e.g. [reconstruct]: the output convs); empty: all
@@ -229,6 +231,8 @@ def validate(recipe: Recipe) -> None:
         raise RecipeError(f"train.loss must be 'l1' or 'mse', got {t.loss!r}")
     if t.grad_clip < 0:
         raise RecipeError(f"train.grad_clip must be >= 0 (0: off), got {t.grad_clip}")
+    if t.divergence != 0 and t.divergence <= 1:
+        raise RecipeError(f"train.divergence must be 0 (off) or > 1, got {t.divergence}")
     if not 0 <= t.ema < 1:
         raise RecipeError(f"train.ema must be in [0, 1) (0: off), got {t.ema}")
     if t.trainable and recipe.distill.enabled:

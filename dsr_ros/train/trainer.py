@@ -45,6 +45,32 @@ class TrainResult:
     start: int = 0  # the step this call resumed from: equal to `steps` when the run was already complete
 
 
+class DivergenceGuard:
+    """Stops a run whose loss has blown up, instead of letting it train on at a saturated loss for hours.
+
+    The loss is averaged over windows of `window` steps; a window mean above `factor` times the lowest
+    window mean so far raises TrainingError (a learning rate too high for the network's width does this).
+    """
+
+    def __init__(self, factor: float, window: int) -> None:
+        self.factor, self.window = factor, window
+        self.total, self.count, self.best = 0.0, 0, math.inf
+
+    def check(self, step: int, loss: float) -> None:
+        """Add one step's loss; at the end of a window compare its mean with the best so far."""
+        self.total, self.count = self.total + loss, self.count + 1
+        if self.count < self.window:
+            return
+        mean = self.total / self.count
+        self.total, self.count = 0.0, 0
+        if self.factor and mean > self.factor * self.best:
+            raise TrainingError(
+                f"the loss diverged by step {step}: {mean:.4g} averaged over the last {self.window} steps, "
+                f"{mean / self.best:.0f}x the lowest such mean ({self.best:.4g}; train.divergence: {self.factor:g}); "
+                "lower train.lr or set train.grad_clip and train again")
+        self.best = min(self.best, mean)
+
+
 def lr_factor(step: int, recipe: Recipe) -> float:
     """Linear warm-up, then cosine decay to 5% (or constant)."""
     t = recipe.train
@@ -220,6 +246,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
                disable=not (progress and world.is_main))
     began = time.perf_counter()
     task_loss = TASK_LOSSES[t.loss]
+    guard = DivergenceGuard(t.divergence, t.log_every)
     for step in bar:
         batch = batches(t.seed, step * world.size + world.rank, per_rank).to(device)
         loss = task_loss(net(batch.lr), batch.hr)
@@ -240,6 +267,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
         done = step + 1
         if not world.is_main:
             continue
+        guard.check(done, loss_value)
         if done % t.log_every == 0 or done == t.steps:
             lr = scheduler.get_last_lr()[0]
             run_log.row([done, f"{loss_value:.6f}", f"{lr:.3g}", f"{time.perf_counter() - began:.1f}"])
