@@ -242,7 +242,11 @@ def test_output_encoding_converts_units_or_only_relabels() -> None:
     up = image_to_array(back.image)
     assert back.image.encoding == "16UC1" and up.dtype == np.uint16
     np.testing.assert_array_equal(up == 0, ref == 0)
-    np.testing.assert_array_equal(up, dp.from_metres(dp.to_metres(ref), np.dtype(np.uint16)))
+    expected = dp.from_metres(dp.to_metres(ref), np.dtype(np.uint16)).astype(np.int64)
+    # metres in and millimetres in reach the network as the same log ratios up to float rounding,
+    # which can move a value across a half-millimetre boundary (seen: 1 pixel in 1200 with one thread)
+    np.testing.assert_allclose(up.astype(np.int64), expected, rtol=0, atol=1)
+    assert (up == expected).mean() > 0.99
     assert np.abs(up.astype(np.int32) - ref).max() <= 1
 
 
