@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from dsr_ros.train.degrade import degrade, stereo, time_of_flight
-from dsr_ros.train.evaluate import ErrorSums, beside_holes, edge_band
+from dsr_ros.train.evaluate import ErrorSums, beside_holes, edge_band, thin_structures
 from dsr_ros.train.raycast import Pinhole, Primitive, render
+from dsr_ros.train.scene_pool import open_pool, pool_folder
 from dsr_ros.train.scenes3d import LAYOUTS, MAX_DEPTH_M, MIN_DEPTH_M, Builder, render_scene3d, scene3d_for_seed
 
 CAMERA = Pinhole(100.0, 100.0, 31.5, 23.5, 64, 48)
@@ -119,3 +120,30 @@ def test_beside_holes_is_one_lr_pixel_around_unknown_truth_and_is_scored_apart()
     clean = ErrorSums()
     clean.add(_step_scene() + 0.001, _step_scene(), edge_band(_step_scene()), beside_holes(_step_scene(), 4))
     assert clean.summary()["hole_share"] == 0.0 and clean.summary()["rmse"] == pytest.approx(1.0, rel=1e-3)
+
+
+def test_thin_structures_finds_a_stick_but_not_a_slab_or_a_hole():
+    hr = np.full((40, 64), 3.0, np.float32)
+    hr[:, 5:7] = 1.0  # a 2-px stick
+    hr[:, 20:34] = 1.0  # a 14-px slab
+    hr[10:14, 48:50] = np.nan  # a hole in open background: neither it nor its rim is a structure
+    thin = thin_structures(hr, 9)
+    assert thin[:, 5:7].all() and not thin[:, 20:34].any() and not thin[:, 8:19].any() and not thin[:, 34:].any()
+
+
+def test_thin_dressing_adds_only_near_thin_structures_to_the_same_scene():
+    plain, dressed = (np.stack([scene3d_for_seed(seed, 96, 128, thin).depth for seed in range(40, 46)]) for thin in (0, 0))
+    np.testing.assert_array_equal(plain, dressed)  # 0 is the undressed generator, bit for bit
+    dressed = np.stack([scene3d_for_seed(seed, 96, 128, 8).depth for seed in range(40, 46)])
+    changed = np.isfinite(plain) & np.isfinite(dressed) & (plain != dressed)
+    assert changed.mean() > 0.005  # something was added in view ...
+    assert (dressed[changed] < plain[changed]).all()  # ... only ever in front of what was there
+    share = [np.mean([thin_structures(d, 9).mean() for d in maps]) for maps in (plain, dressed)]
+    assert share[1] > 2 * share[0]
+
+
+def test_a_pool_keys_and_renders_its_thin_dressing(tmp_path):
+    pool = open_pool(tmp_path, 3, 64, 7, progress=False, thin_items=6)
+    assert pool.folder == pool_folder(tmp_path, 3, 64, 7, 6) != pool_folder(tmp_path, 3, 64, 7)
+    for i in range(3):
+        np.testing.assert_array_equal(pool[i].depth, scene3d_for_seed(7 + i, 64, 64, 6).depth)

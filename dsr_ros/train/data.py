@@ -150,8 +150,9 @@ class BatchSource:
         if self.dataset is None:
             return "synthetic procedural scenes (dsr_ros.train.synthetic)"
         if d.source == "synthetic3d":
+            thin = f", up to {d.thin_items} extra thin structures each" if d.thin_items else ""
             return (f"synthetic v2 3D scenes (dsr_ros.train.scenes3d): pool of {d.scenes} at {d.scene_size}px, seeds "
-                    f"{d.pool_seed}..{d.pool_seed + d.scenes - 1}; random {d.patch}px crops, left-right flips")
+                    f"{d.pool_seed}..{d.pool_seed + d.scenes - 1}{thin}; random {d.patch}px crops, left-right flips")
         split = f", split {self.data.split}" if self.data.split else ""
         return (f"{self.data.source} training data ({len(self.dataset)} images{split}): random {self.data.patch}px "
                 "crops, left-right flips")
@@ -163,7 +164,8 @@ def batch_source(recipe: Recipe) -> BatchSource:
     if d.source == "synthetic":
         return BatchSource(d, recipe.model.scale, mask=recipe.model.mask_input)
     if d.source == "synthetic3d":
-        return BatchSource(d, recipe.model.scale, open_pool(d.cache, d.scenes, d.scene_size, d.pool_seed, d.workers),
+        return BatchSource(d, recipe.model.scale, open_pool(d.cache, d.scenes, d.scene_size, d.pool_seed, d.workers,
+                                                                     thin_items=d.thin_items),
                            recipe.model.mask_input)
     try:
         dataset = open_dataset(d.source, d.path, "train", d.split or None)

@@ -48,6 +48,7 @@ def heldout_scenes(count: int, size: int, seed: int, generator: str = "synthetic
 
 EDGE_BAND_PX = 3  # pixels within this distance of a depth discontinuity are the edge band
 EDGE_JUMP = 0.05  # neighbours whose depths differ by more than this fraction form a discontinuity
+MAX_DEPTH_FOR_THIN = 10.0  # metres: holes stand in for surfaces at twice this when finding thin structures
 OFF_FRACTION = 0.05  # a pixel is "off" when its error exceeds this fraction of its true depth
 
 
@@ -72,6 +73,17 @@ def beside_holes(truth_m: np.ndarray, scale: int) -> np.ndarray:
     """
     holes = (~np.isfinite(truth_m)).astype(np.uint8)
     return cv2.dilate(holes, np.ones((2 * scale + 1, 2 * scale + 1), np.uint8)) > 0
+
+
+def thin_structures(truth_m: np.ndarray, width: int) -> np.ndarray:
+    """True on valid pixels of near structures narrower than `width` px (a closing that removes them lifts depth > 20 %).
+
+    Holes count as far, so a stick in front of a stereo shadow or sky still counts as thin.
+    """
+    far = np.where(np.isfinite(truth_m), truth_m, 2 * MAX_DEPTH_FOR_THIN).astype(np.float32)
+    kernel = np.ones((width, width), np.uint8)
+    closed = cv2.erode(cv2.dilate(far, kernel), kernel)
+    return np.isfinite(truth_m) & (closed - far > 0.2 * far)
 
 
 class ErrorSums:

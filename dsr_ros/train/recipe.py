@@ -46,6 +46,7 @@ class DataSection:
     pool_seed: int = 0  # synthetic3d: first scene seed (held-out sets start at 1000000)
     cache: str = "runs/scene_pool"  # synthetic3d: where the rendered pool is kept and reused
     workers: int = 1  # synthetic3d: processes rendering the pool the first time
+    thin_items: int = 0  # synthetic3d: up to this many extra thin structures per scene (scenes3d.thin_dressing); 0: none
     # drop target pixels under LR holes from the loss: the node publishes none there (unless fill_holes)
     skip_hole_targets: bool = False
     # share of crops whose truth loses its stereo occlusion shadows first, as stereo-derived ground truth has
@@ -217,6 +218,8 @@ def validate(recipe: Recipe) -> None:
     if d.source == "synthetic3d" and not (d.patch <= d.scene_size and d.scenes >= 1 and d.workers >= 1):
         raise RecipeError(f"data.scene_size ({d.scene_size}) must be >= data.patch ({d.patch}); data.scenes and "
                           "data.workers >= 1")
+    if d.thin_items < 0:
+        raise RecipeError(f"data.thin_items must be >= 0 (0: no thin dressing), not {d.thin_items}")
     if recipe.eval.generator not in GENERATORS:
         raise RecipeError(f"eval.generator must be one of {list(GENERATORS)}, got {recipe.eval.generator!r}")
     if d.source not in ("synthetic", "synthetic3d") and not d.path:

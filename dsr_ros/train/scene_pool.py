@@ -19,9 +19,9 @@ from dsr_ros.train.scenes3d import scene3d_for_seed
 POOL_VERSION = 2
 
 
-def _render(args: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    seed, size = args
-    scene = scene3d_for_seed(seed, size, size)
+def _render(args: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    seed, size, thin_items = args
+    scene = scene3d_for_seed(seed, size, size, thin_items)
     return scene.depth, np.round(scene.rgb * 255).astype(np.uint8)
 
 
@@ -41,22 +41,24 @@ class ScenePool:
         return Sample(rgb=rgb, depth=np.array(self.depth[index]), name=f"{self.folder.name}/{index}")
 
 
-def pool_folder(cache: str | Path, count: int, size: int, seed: int) -> Path:
-    """Where the pool with these parameters lives."""
-    return Path(cache) / f"scenes3d-v{POOL_VERSION}-n{count}-s{size}-seed{seed}"
+def pool_folder(cache: str | Path, count: int, size: int, seed: int, thin_items: int = 0) -> Path:
+    """Where the pool with these parameters lives (pools without thin dressing keep their old names)."""
+    thin = f"-thin{thin_items}" if thin_items else ""
+    return Path(cache) / f"scenes3d-v{POOL_VERSION}-n{count}-s{size}-seed{seed}{thin}"
 
 
-def open_pool(cache: str | Path, count: int, size: int, seed: int, workers: int = 1, progress: bool = True) -> ScenePool:
+def open_pool(cache: str | Path, count: int, size: int, seed: int, workers: int = 1, progress: bool = True,
+              thin_items: int = 0) -> ScenePool:
     """The pool, rendered first if this cache does not hold it yet (with a progress bar)."""
     from tqdm import tqdm
 
-    folder = pool_folder(cache, count, size, seed)
+    folder = pool_folder(cache, count, size, seed, thin_items)
     if (folder / "done.json").is_file():
         return ScenePool(folder)
     folder.mkdir(parents=True, exist_ok=True)
     depth = np.lib.format.open_memmap(folder / "depth.npy", "w+", np.float32, (count, size, size))
     rgb = np.lib.format.open_memmap(folder / "rgb.npy", "w+", np.uint8, (count, size, size, 3))
-    jobs = [(seed + i, size) for i in range(count)]
+    jobs = [(seed + i, size, thin_items) for i in range(count)]
     with Pool(max(1, workers)) as pool:
         for i, (d, c) in enumerate(tqdm(pool.imap(_render, jobs, chunksize=4), total=count,
                                         desc=f"render {count} scenes", disable=not progress)):
@@ -64,5 +66,6 @@ def open_pool(cache: str | Path, count: int, size: int, seed: int, workers: int 
     depth.flush()
     rgb.flush()
     del depth, rgb
-    write_atomic(folder / "done.json", lambda tmp: tmp.write_text(json.dumps({"count": count, "size": size, "seed": seed})))
+    write_atomic(folder / "done.json", lambda tmp: tmp.write_text(json.dumps({"count": count, "size": size, "seed": seed,
+                                                                             "thin_items": thin_items})))
     return ScenePool(folder)

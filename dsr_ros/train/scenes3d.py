@@ -178,6 +178,12 @@ def plant(b: Builder, x: float, y: float, z: float, scale: float = 1.0) -> None:
     r = b.rng
     pot_r = r.uniform(0.06, 0.15) * scale
     b.capsule((x, y, z), (x, y + 1.5 * pot_r, z), pot_r, b.material())
+    stems(b, np.array([x, y + 2.5 * pot_r, z], np.float32), scale)
+
+
+def stems(b: Builder, base: np.ndarray, scale: float = 1.0) -> None:
+    """One to three stems (3-15 mm) from `base`, branching two or three times, with small leaves."""
+    r = b.rng
     stem, leaf = b.material(), b.material()
 
     def branch(start: np.ndarray, direction: np.ndarray, length: float, radius: float, depth: int) -> None:
@@ -191,7 +197,6 @@ def plant(b: Builder, x: float, y: float, z: float, scale: float = 1.0) -> None:
             d[1] = abs(d[1]) + 0.2
             branch(end, d / np.linalg.norm(d), length * r.uniform(0.5, 0.8), radius * 0.7, depth - 1)
 
-    base = np.array([x, y + 2.5 * pot_r, z], np.float32)
     for _ in range(int(r.integers(1, 4))):
         d = np.array([r.normal(0, 0.3), 1.0, r.normal(0, 0.3)])
         branch(base, d / np.linalg.norm(d), r.uniform(0.15, 0.4) * scale, r.uniform(0.003, 0.0075), int(r.integers(2, 4)))
@@ -424,6 +429,61 @@ def yard(b: Builder) -> Pose:
 
 LAYOUT_BUILDERS = {"room": room, "tabletop": tabletop, "corridor": corridor, "yard": yard}
 
+# ---- thin dressing: extra sub-pixel structures placed in view, in front of whatever is behind ----
+
+THIN_KINDS = ("sticks", "pole", "cable", "bars", "branches")
+PROBE_SIZE = (24, 32)  # rows, columns of the low-resolution probe render that finds the background depth
+
+
+def _view_anchors(primitives: list[Primitive], count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` camera-frame points inside the sensor's view, each 10-70 % of the way to the surface behind it."""
+    rows, cols = PROBE_SIZE
+    f = 0.95 * cols
+    probe = render(Pinhole(f, f, (cols - 1) / 2, (rows - 1) / 2, cols, rows), primitives).depth
+    far = np.where(np.isfinite(probe), probe, MAX_DEPTH_M)
+    v, u = rng.integers(0, rows, count), rng.integers(0, cols, count)
+    z = np.maximum(MIN_DEPTH_M + 0.1, far[v, u] * rng.uniform(0.3, 0.9, count))
+    return np.stack([(u - (cols - 1) / 2) / f * z, (v - (rows - 1) / 2) / f * z, z], axis=1)
+
+
+def thin_dressing(b: Builder, pose: Pose, count: int) -> None:
+    """Add `count` thin structures (stick bundles, poles, cables, bars, branches) where the camera sees them.
+
+    Real rooms hold far more structure narrower than a low-resolution pixel than the layouts alone
+    place in view, and that is where super-resolution error concentrates; this dressing raises its share.
+    """
+    rng = b.rng
+    position, yaw, pitch, roll = pose
+    to_world = (UP_TO_DOWN @ rotation(yaw, -pitch, roll).T).T
+    anchors = _view_anchors(b.camera_frame(position, yaw, pitch, roll), count, rng)
+    up = np.array([0.0, 1.0, 0.0])
+    side = to_world @ np.array([1.0, 0.0, 0.0])
+    for cam_point in anchors:
+        p = position + to_world @ cam_point
+        kind = rng.choice(THIN_KINDS)
+        mat = b.material(dark=rng.random() < 0.3)
+        if kind == "sticks":  # a reed diffuser, pencils in a cup, a bunch of twigs
+            b.capsule(p - up * 0.08, p, rng.uniform(0.02, 0.06), mat)
+            stick = b.material()
+            for _ in range(int(rng.integers(3, 13))):
+                d = up + rng.normal(0, 0.25, 3)
+                b.capsule(p, p + d / np.linalg.norm(d) * rng.uniform(0.15, 0.6), rng.uniform(0.0015, 0.005), stick)
+        elif kind == "pole":
+            b.capsule(p - up * rng.uniform(0.0, 2.0), p + up * rng.uniform(0.3, 2.0), rng.uniform(0.004, 0.03), mat)
+        elif kind == "cable":
+            far_end = p + side * rng.uniform(-1.5, 1.5) + up * rng.uniform(-0.8, 0.8) + rng.normal(0, 0.3, 3)
+            cable(b, p, far_end, rng.uniform(0.0, 0.4))
+        elif kind == "bars":  # railings, blinds, grids, radiator fins
+            vertical = rng.random() < 0.6
+            along, across = (up, side) if vertical else (side, up)
+            spacing, half = rng.uniform(0.02, 0.12), rng.uniform(0.002, 0.012)
+            length = rng.uniform(0.3, 1.5)
+            for i in range(int(rng.integers(4, 21))):
+                c = p + across * spacing * i
+                b.capsule(c - along * length / 2, c + along * length / 2, half, mat)
+        else:
+            stems(b, p - up * 0.2, scale=float(rng.uniform(0.6, 1.5)))
+
 
 def _albedo(b: Builder, material: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Per-pixel colour from each material's base colour and texture (in camera coordinates)."""
@@ -451,16 +511,22 @@ def _albedo(b: Builder, material: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def render_scene3d(rng: np.random.Generator, height: int, width: int, layout: str | None = None,
-                   sensor_width: int = SENSOR_WIDTH) -> Scene:
+                   sensor_width: int = SENSOR_WIDTH, thin_items: int = 0) -> Scene:
     """One v2 scene: depth in metres (NaN where nothing in 0.3-10 m was hit) and shaded RGB in [0, 1].
 
     The image is a height×width window at a random place of a sensor_width×(3/4 sensor_width) camera
     with a focal length of 0.8-1.1 sensor widths (like 640x480 depth cameras, f = 500-700 px), so a
     small render has the pixel scale of a real frame's crop rather than a shrunken whole view.
+    `thin_items` > 0 adds between half that many and that many thin structures in view (`thin_dressing`),
+    drawn from a spawned generator so the rest of the scene is the one `thin_items=0` renders.
     """
     b = Builder(rng)
     layout = layout or str(rng.choice(LAYOUTS, p=[0.4, 0.3, 0.15, 0.15]))
     position, yaw, pitch, roll = LAYOUT_BUILDERS[layout](b)
+    if thin_items > 0:
+        b.rng = rng.spawn(1)[0]
+        thin_dressing(b, (position, yaw, pitch, roll), int(b.rng.integers(thin_items // 2, thin_items + 1)))
+        b.rng = rng
     full_w, full_h = max(sensor_width, width), max(sensor_width * 3 // 4, height)
     f = rng.uniform(0.8, 1.1) * full_w
     left, top = rng.uniform(0, full_w - width), rng.uniform(0, full_h - height)
@@ -478,6 +544,6 @@ def render_scene3d(rng: np.random.Generator, height: int, width: int, layout: st
     return Scene(depth=depth.astype(np.float32), rgb=np.clip(rgb, 0, 1).astype(np.float32))
 
 
-def scene3d_for_seed(seed: int, height: int, width: int) -> Scene:
-    """A reproducible v2 scene: the same seed always renders the same depth and RGB."""
-    return render_scene3d(np.random.default_rng(seed), height, width)
+def scene3d_for_seed(seed: int, height: int, width: int, thin_items: int = 0) -> Scene:
+    """A reproducible v2 scene: the same seed (and thin_items) always renders the same depth and RGB."""
+    return render_scene3d(np.random.default_rng(seed), height, width, thin_items=thin_items)
