@@ -14,7 +14,9 @@ import numpy as np
 import torch
 
 from dsr_ros import depth as dp
+from dsr_ros.colour import guide_input
 from dsr_ros.engine import InferenceEngine, create_engine
+from dsr_ros.net.guide import guide_channels
 from dsr_ros.profiling import StageTimer
 from dsr_ros.weights import ModelCard, card_for, load_model, shipped_model_path
 
@@ -63,8 +65,17 @@ class Upsampler:
         path = shipped_model_path(scale, variant)
         return cls.from_file(path, device=device, backend=backend, precision=precision, expected_scale=scale, **kwargs)
 
-    def upsample(self, depth: np.ndarray, timer: StageTimer | None = None) -> np.ndarray:
-        """HxW or NxHxW uint16 (mm) / float32 (m) → (s·H)x(s·W), same dtype, invalid kept invalid."""
+    @property
+    def rgb_guided(self) -> bool:
+        """Whether `upsample` needs the registered colour image of each frame (`rgb=`)."""
+        return self.model_card.rgb_guided
+
+    def upsample(self, depth: np.ndarray, timer: StageTimer | None = None, rgb: np.ndarray | None = None) -> np.ndarray:
+        """HxW or NxHxW uint16 (mm) / float32 (m) → (s·H)x(s·W), same dtype, invalid kept invalid.
+
+        An RGB-guided model also takes `rgb`: the colour image registered to the depth (HxWx3 or NxHxWx3,
+        uint8 or unit float, any size: it is resized to the output's), which a depth-only model refuses.
+        """
         depth = np.asarray(depth)
         dp.check_depth_dtype(depth)
         if depth.ndim not in (2, 3) or min(depth.shape[-2:], default=0) < 1:
@@ -73,8 +84,9 @@ class Upsampler:
         if frames.shape[0] == 0:
             raise ValueError("depth batch is empty")
 
+        colour = self._colour(rgb, frames.shape[0])
         with timer.stage("preprocess") if timer else nullcontext():
-            batch, valid, norms = self._preprocess(frames)
+            batch, valid, norms = self._preprocess(frames, colour)
             padded = self._pad(batch)
         with timer.stage("infer") if timer else nullcontext():
             raw = self.engine.infer(padded)
@@ -82,9 +94,24 @@ class Upsampler:
             out = self._postprocess(raw, valid, norms, frames.shape[-2:], depth.dtype)
         return out[0] if depth.ndim == 2 else out
 
-    def _preprocess(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[dp.LogDepth]]:
-        """Log-ratio input with holes filled (and the validity mask beside it if the model takes one);
-        readings outside `depth_range` count as holes."""
+    def _colour(self, rgb: np.ndarray | None, frames: int) -> list[np.ndarray] | None:
+        """One colour image per frame for a guided model, None for a depth-only one; fails on a mismatch."""
+        if not self.rgb_guided:
+            if rgb is not None:
+                raise ValueError("this model is depth-only: it takes no colour image (rgb)")
+            return None
+        if rgb is None:
+            raise ValueError("this model is RGB-guided: pass the colour image registered to the depth (rgb=)")
+        rgb = np.asarray(rgb)
+        images = [rgb] if rgb.ndim == 3 else list(rgb)
+        if rgb.ndim not in (3, 4) or len(images) != frames:
+            raise ValueError(f"rgb must be HxWx3 or NxHxWx3 with one image per depth frame ({frames}), got shape {rgb.shape}")
+        return images
+
+    def _preprocess(self, frames: np.ndarray, colour: list[np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, list[dp.LogDepth]]:
+        """Log-ratio input with holes filled (and the validity mask beside it if the model takes one,
+        then the packed colour image for a guided model); readings outside `depth_range` count as holes."""
         valid = ~dp.invalid_mask(frames)
         metres = frames.astype(np.float32)
         if frames.dtype == np.uint16:
@@ -97,11 +124,15 @@ class Upsampler:
                 with np.errstate(invalid="ignore"):
                     valid &= (metres >= near) & (metres <= far)
         mask = self.model_card.mask_input
-        batch = np.empty((frames.shape[0], 2 if mask else 1, *frames.shape[-2:]), dtype=np.float32)
+        depth_channels = 2 if mask else 1
+        channels = depth_channels + (guide_channels(self.scale) if colour is not None else 0)
+        batch = np.empty((frames.shape[0], channels, *frames.shape[-2:]), dtype=np.float32)
         norms = []
         for i in range(frames.shape[0]):
             batch[i, 0], norm = dp.encode_frame(metres[i], valid[i])
             norms.append(norm)
+            if colour is not None:
+                batch[i, depth_channels:] = guide_input(colour[i], frames.shape[-2:], self.scale)
         if mask:
             batch[:, 1] = valid
         return batch, valid, norms

@@ -56,6 +56,11 @@ class ModelCard:
         """Whether the network takes the LR validity mask as a second input channel (cards before it: no)."""
         return bool(self.config.get("mask_input", False))
 
+    @property
+    def rgb_guided(self) -> bool:
+        """Whether the network needs the registered colour image beside the depth (cards before it: no)."""
+        return bool(self.config.get("rgb_guide", 0))
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
@@ -123,8 +128,9 @@ def _config(card: ModelCard) -> DSRNetConfig:
         raise WeightsError(f"architecture mismatch: expected DSRNet, found {card.architecture!r}")
     try:
         config = DSRNetConfig(**card.config)
-        if not all(isinstance(getattr(config, k), int) for k in ("scale", "features", "shallow", "units", "cascade")):
-            raise TypeError("scale, features, shallow, units and cascade must be integers")
+        if not all(isinstance(getattr(config, k), int) for k in ("scale", "features", "shallow", "units", "cascade",
+                                                                   "rgb_guide")):
+            raise TypeError("scale, features, shallow, units, cascade and rgb_guide must be integers")
         if not isinstance(config.mask_input, bool):
             raise TypeError("mask_input must be true or false")
         with torch.device("meta"):  # shapes only: nothing is allocated, whatever the card asks for

@@ -1,4 +1,6 @@
 """Synthetic scenes, degradations, recipes, and the trainer: loss falls, resume is exact, NaN stops."""
+import pathlib
+
 import numpy as np
 import pytest
 import torch
@@ -77,6 +79,14 @@ def test_shipped_recipes_load_and_write_to_runs_only():
         recipe = load_recipe(f"config/train/{name}.yaml")
         assert recipe.output.export == "" and recipe.output.dir == f"runs/{name}"
         assert recipe.model.variant == "lite" and recipe.data.source == "synthetic3d" and recipe.train.steps >= 400
+
+
+def test_every_recipe_in_config_train_validates_and_writes_under_runs():
+    recipes = sorted(pathlib.Path("config/train").glob("*.yaml"))
+    assert len(recipes) > 20
+    for path in recipes:
+        recipe = load_recipe(path)
+        assert recipe.name == path.stem and recipe.output.dir.startswith("runs/"), path
 
 
 def test_short_training_lowers_the_loss(tmp_path):

@@ -20,6 +20,8 @@ class CascadeDSRNet(FeatureNet):
 
     def __init__(self, config: DSRNetConfig) -> None:
         super().__init__()
+        if config.rgb_guide:
+            raise ValueError("rgb_guide needs a single-stage DSRNet: a cascade's later stages have no colour image at their scale")
         stage = replace(config, scale=config.stage_scale, cascade=1)
         self.config = config
         self.stages = nn.ModuleList(DSRNet(stage) for _ in range(config.cascade))

@@ -17,6 +17,7 @@ from dsr_ros.net.blocks import (
     conv,
     projection_geometry,
 )
+from dsr_ros.net.guide import GuideFusion, guide_channels
 
 # Named sizes: `lite` is the real-time default, `base` follows DBPN's paper-sized defaults.
 VARIANTS: dict[str, dict[str, int]] = {
@@ -52,11 +53,12 @@ class DSRNetConfig:
     lr_blocks: int = 0  # cards written before LR blocks existed have none
     cascade: int = 1  # stages of scale**(1/cascade) each, chained (cards written before cascades have one)
     mask_input: bool = False  # a second input channel: 1 where the LR pixel was measured, 0 where it was filled
+    rgb_guide: int = 0  # colour features of a registered HR RGB image fused at HR (net/guide.py); 0: depth only
 
     @property
     def in_channels(self) -> int:
-        """Input channels: log depth, and the validity mask when `mask_input`."""
-        return 2 if self.mask_input else 1
+        """Input channels: log depth, the validity mask when `mask_input`, the packed RGB when `rgb_guide`."""
+        return 1 + int(self.mask_input) + (guide_channels(self.scale) if self.rgb_guide else 0)
 
     @property
     def stage_scale(self) -> int:
@@ -134,6 +136,8 @@ class DSRNet(FeatureNet):
             raise ValueError(f"units, features and shallow must be >= 1, got {config}")
         if config.cascade != 1:
             raise ValueError(f"a cascade of {config.cascade} stages is a CascadeDSRNet (net.build_dsrnet), not one DSRNet")
+        if config.rgb_guide < 0:
+            raise ValueError(f"rgb_guide must be >= 0 colour features, got {config.rgb_guide}")
         if not 0 <= config.lr_blocks <= MAX_LR_BLOCKS:
             raise ValueError(f"lr_blocks must be within 0..{MAX_LR_BLOCKS}, got {config.lr_blocks}")
         self.config = config
@@ -146,6 +150,7 @@ class DSRNet(FeatureNet):
         self.downs = nn.ModuleList(DownProjection(f, config.scale) for _ in range(config.units - 1))
         self.heads = nn.ModuleList(BoundaryHead(f) for _ in range(config.units))
         self.reconstruct = conv(f * config.units, 1, act=False)
+        self.guide = GuideFusion(f, config.rgb_guide, config.scale) if config.rgb_guide else None
 
     @property
     def scale(self) -> int:
@@ -156,7 +161,7 @@ class DSRNet(FeatureNet):
 
     def _run(self, lr: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         first, act, second, to_features = self.shallow  # no Sequential slice built per frame
-        depth = lr if self.mask_conv is None else lr[:, :1]
+        depth = lr if self.mask_conv is None and self.guide is None else lr[:, :1]
         x = first(depth)
         if self.mask_conv is not None:
             x = x + self.mask_conv(lr[:, 1:2])
@@ -169,6 +174,8 @@ class DSRNet(FeatureNet):
                 x = self.downs[i](hr)
         base = F.interpolate(depth, scale_factor=self.scale, mode="bicubic", align_corners=False)
         depth = base + self.reconstruct(torch.cat(features, dim=1))
+        if self.guide is not None:
+            depth = depth + self.guide(features[-1], lr[:, -guide_channels(self.scale):])
         with torch.set_grad_enabled(boundary_grad and torch.is_grad_enabled()):
             boundary = [base + head(feat) for head, feat in zip(self.heads, features)] if with_boundary else []
         return DSRNetOutput(depth=depth, features=features, boundary=boundary)

@@ -88,6 +88,10 @@ class NodeCore:
     """Runs one Upsampler on depth messages; message classes come from a MessageFactory."""
 
     def __init__(self, upsampler: Upsampler, factory: MessageFactory, options: CoreOptions | None = None) -> None:
+        if upsampler.rgb_guided:  # no guided model ships: the node takes depth (and CameraInfo) only
+            raise ValueError("this weight file is RGB-guided: it needs each frame's colour image, which the node, "
+                             "dsr bag and dsr profile do not take; use a depth-only model (dsr eval and the "
+                             "Python Upsampler take colour)")
         self.upsampler = upsampler
         self.factory = factory
         self.options = options or CoreOptions()

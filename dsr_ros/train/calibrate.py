@@ -13,6 +13,7 @@ import copy
 from torch import nn
 
 from dsr_ros.net.dsrnet import FeatureNet
+from dsr_ros.net.guide import GuideFusion
 from dsr_ros.train.degrade import EVAL_DEGRADATIONS
 from dsr_ros.train.evaluate import evaluate, heldout_scenes
 from dsr_ros.upsampler import Upsampler
@@ -23,9 +24,10 @@ ALPHAS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
 def scale_residual(model: FeatureNet, alpha: float) -> FeatureNet:
-    """A copy whose every `reconstruct` convolution (weights and bias) is multiplied by `alpha`."""
+    """A copy whose every `reconstruct` convolution and colour-guide output conv (weights, bias) is multiplied by `alpha`."""
     scaled = copy.deepcopy(model)
     convs = [m for name, m in scaled.named_modules() if name.split(".")[-1] == "reconstruct"]
+    convs += [m.fuse[-1] for m in scaled.modules() if isinstance(m, GuideFusion)]  # the colour-guided residual
     if not convs:
         raise ValueError(f"{type(model).__name__} has no reconstruct convolution to scale")
     for block in convs:

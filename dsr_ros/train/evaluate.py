@@ -40,10 +40,27 @@ def classical_upsample(lr_m: np.ndarray, scale: int, interpolation: int) -> np.n
     return out
 
 
-def heldout_scenes(count: int, size: int, seed: int, generator: str = "synthetic3d") -> list[np.ndarray]:
-    """The fixed held-out HR depth maps (metres, NaN where nothing was hit): v2 scenes unless named."""
+def heldout_scenes(count: int, size: int, seed: int, generator: str = "synthetic3d") -> list[Sample]:
+    """The fixed held-out scenes: HR depth (metres, NaN where nothing was hit) and colour; v2 scenes unless named."""
     render = scene3d_for_seed if generator == "synthetic3d" else scene_for_seed
-    return [render(seed + i, size, size).depth for i in range(count)]
+    scenes = [render(seed + i, size, size) for i in range(count)]
+    return [Sample(rgb=scene.rgb, depth=scene.depth, name=f"{generator}-{seed + i}") for i, scene in enumerate(scenes)]
+
+
+def _scene_arrays(scene: np.ndarray | Sample, scale: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(HR depth, colour or None) cropped to whole LR pixels."""
+    hr, rgb = (scene.depth, scene.rgb) if isinstance(scene, Sample) else (scene, None)
+    h, w = hr.shape[0] - hr.shape[0] % scale, hr.shape[1] - hr.shape[1] % scale
+    return hr[:h, :w], (rgb[:h, :w] if rgb is not None else None)
+
+
+def model_output(upsampler: Upsampler, lr: np.ndarray, rgb: np.ndarray | None) -> np.ndarray:
+    """The Upsampler's output for an LR frame, with the scene's colour image when the model is guided by it."""
+    if not upsampler.rgb_guided:
+        return upsampler.upsample(lr.astype(np.float32))
+    if rgb is None:
+        raise ValueError("an RGB-guided model is evaluated on scenes with colour images (RGB-D samples)")
+    return upsampler.upsample(lr.astype(np.float32), rgb=rgb)
 
 
 EDGE_BAND_PX = 3  # pixels within this distance of a depth discontinuity are the edge band
@@ -135,15 +152,14 @@ def evaluate_detailed(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample
     sums = {kind: {m: ErrorSums() for m in METHODS} for kind in degradations}
     unit_sums = {kind: {m: [0.0, 0] for m in METHODS} for kind in degradations}
     for i, scene in enumerate(tqdm(scenes, desc=f"eval x{scale}", disable=not progress, leave=False)):
-        hr = scene.depth if isinstance(scene, Sample) else scene
-        hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+        hr, rgb = _scene_arrays(scene, scale)
         band, by_hole = edge_band(hr), beside_holes(hr, scale)
         for kind in degradations:
             lr = degrade(hr, scale, kind, np.random.default_rng(i))
             predictions = {
                 "bicubic": classical_upsample(lr, scale, cv2.INTER_CUBIC),
                 "bilinear": classical_upsample(lr, scale, cv2.INTER_LINEAR),
-                "model": upsampler.upsample(lr.astype(np.float32)),
+                "model": model_output(upsampler, lr, rgb),
             }
             scored = np.isfinite(hr) & np.logical_and.reduce([np.isfinite(p) for p in predictions.values()])
             truth = np.where(scored, hr, np.nan)
@@ -182,9 +198,8 @@ def worst_scene(upsampler: Upsampler, scenes: list[np.ndarray | Sample], kind: s
     """(index, HR truth, model output) of the scene where the model's RMSE under `kind` is highest."""
     scale, worst = upsampler.scale, (-1.0, 0, None, None)
     for i, scene in enumerate(scenes):
-        hr = scene.depth if isinstance(scene, Sample) else scene
-        hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
-        out = upsampler.upsample(degrade(hr, scale, kind, np.random.default_rng(i)).astype(np.float32))
+        hr, rgb = _scene_arrays(scene, scale)
+        out = model_output(upsampler, degrade(hr, scale, kind, np.random.default_rng(i)), rgb)
         sq, n = squared_error(out, hr)
         if n and np.sqrt(sq / n) > worst[0]:
             worst = (float(np.sqrt(sq / n)), i, hr, out)

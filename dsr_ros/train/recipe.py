@@ -29,6 +29,7 @@ class ModelSection:
     lr_blocks: int = -1  # -1 keeps the variant's value (0 is a valid count)
     cascade: int = 0  # stages chained to reach the scale (x16 as two x4: 2); 0 keeps the variant's value
     mask_input: bool = False  # give the network the LR validity mask as a second input channel
+    rgb_guide: int = 0  # colour features of the registered HR RGB image fused at HR (net/guide.py); 0: depth only
 
 
 @dataclass
@@ -51,6 +52,7 @@ class DataSection:
     skip_hole_targets: bool = False
     # share of crops whose truth loses its stereo occlusion shadows first, as stereo-derived ground truth has
     truth_shadows: float = 0.0
+    colour_jitter: float = 0.0  # rgb_guide models: share of crops whose colour is jittered (train/colour_jitter.py)
 
 
 @dataclass
@@ -208,9 +210,16 @@ def validate(recipe: Recipe) -> None:
             DSRNetConfig(scale=m.scale, cascade=m.cascade).stage_scale
         except ValueError as exc:
             raise RecipeError(f"model.cascade: {exc}") from None
+    if m.rgb_guide < 0 or (m.rgb_guide and m.cascade > 1):
+        raise RecipeError(f"model.rgb_guide must be >= 0 colour features (0: depth only) on a single stage, got "
+                          f"{m.rgb_guide} with cascade {m.cascade}")
     bad = [k for k in d.degradations if k not in DEGRADATIONS]
     if bad or not d.degradations:
         raise RecipeError(f"data.degradations must be a non-empty subset of {list(DEGRADATIONS)}, got {d.degradations}")
+    if not 0.0 <= d.colour_jitter <= 1.0:
+        raise RecipeError(f"data.colour_jitter must be a probability in [0, 1], got {d.colour_jitter}")
+    if d.colour_jitter and not m.rgb_guide:
+        raise RecipeError("data.colour_jitter jitters the colour guide: it needs model.rgb_guide > 0")
     if not 0.0 <= d.truth_shadows <= 1.0:
         raise RecipeError(f"data.truth_shadows must be a probability in [0, 1], got {d.truth_shadows}")
     if d.source not in SOURCES:

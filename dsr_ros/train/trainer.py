@@ -114,6 +114,8 @@ def build_model(recipe: Recipe) -> FeatureNet:
         overrides["lr_blocks"] = m.lr_blocks
     if m.mask_input:
         overrides["mask_input"] = True
+    if m.rgb_guide:
+        overrides["rgb_guide"] = m.rgb_guide
     return build_dsrnet(replace(config, **overrides) if overrides else config)
 
 
@@ -128,11 +130,11 @@ def _stage_source(model: FeatureNet, path: str, scale: int) -> dict[str, torch.T
 
 
 #: Modules a warm start may add to a file's network: they are built as identities or zeros.
-GROWN_PARTS = frozenset({"lr_body", "mask_conv"})
+GROWN_PARTS = frozenset({"lr_body", "mask_conv", "guide"})
 
 
 def warm_start(model: FeatureNet, path: str, scale: int) -> None:
-    """Start from a weight file's network; LR blocks and a mask conv it lacks stay as built (zero: no effect).
+    """Start from a weight file's network; LR blocks, a mask conv or a colour guide it lacks stay as built (no effect).
 
     A network grown by LR blocks or given the validity mask as an input thus starts exactly where
     the file's network ended; a cascade (x16 as two x4 stages) starts from an x4 file in every stage.

@@ -11,8 +11,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
+from dsr_ros.train.datasets import Sample
 from dsr_ros.train.datasets.sources import open_dataset
 from dsr_ros.train.evaluate import evaluate
 from dsr_ros.upsampler import Upsampler
@@ -25,15 +24,15 @@ DEGRADATIONS = ("bicubic", "bicubic_aliased")
 class Validation:
     """HR depth maps (metres) to score every `every` steps, and where they came from."""
 
-    scenes: list[np.ndarray]
+    scenes: list[Sample]
     every: int
     source: str
 
     @classmethod
     def from_folder(cls, path: str | Path, every: int) -> Validation:
-        """All pairs of a `folder` data set (rgb/*.png + depth/*.png)."""
+        """All pairs of a `folder` data set (rgb/*.png + depth/*.png); the colour is for RGB-guided models."""
         dataset = open_dataset("folder", path)
-        return cls([dataset[i].depth for i in range(len(dataset))], every, str(path))
+        return cls([dataset[i] for i in range(len(dataset))], every, str(path))
 
     def score(self, upsampler: Upsampler) -> dict[str, float]:
         """{degradation: model RMSE in mm, 'bicubic ' + degradation: bicubic's} on every scene."""
