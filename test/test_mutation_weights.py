@@ -138,7 +138,7 @@ def test_non_integer_sizes_in_the_card_are_refused_by_name(tmp_path: Path) -> No
     with pytest.raises(WeightsError) as err:
         load_model(path)
     assert str(err.value) == (f"model card config is invalid for DSRNet: {read_card(path).config} "
-                              "(scale, features, shallow, units and cascade must be integers)")
+                              "(scale, features, shallow, units, cascade and rgb_guide must be integers)")
 
 
 def test_normalisation_mismatch_names_both_modes(tmp_path: Path) -> None:

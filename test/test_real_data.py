@@ -234,6 +234,7 @@ class _BicubicWithBlindSpot:
     """A stand-in model: bicubic, but predicting nothing (NaN) in the left half of the frame."""
 
     scale = 2
+    rgb_guided = False  # depth only, as the Upsampler it stands in for says
 
     def upsample(self, lr):
         out = classical_upsample(lr, 2, cv2.INTER_CUBIC)
