@@ -1,7 +1,7 @@
 """Upsampler: depth array in, depth array out.
 
-The one place that knows the order normalise → fill → pad → infer → crop → denormalise →
-restore invalid. Normalisation is `depth.LogDepth` (log ratio to the frame's median), the same
+The one place that knows the order normalise → fill → (mirror) → pad → infer → crop → (average the mirrors) →
+denormalise → restore invalid. Normalisation is `depth.LogDepth` (log ratio to the frame's median), the same
 object the training data uses for its targets. It speaks numpy only; the engine hides torch, TensorRT or onnxruntime.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dsr_ros.colour import guide_input
 from dsr_ros.engine import InferenceEngine, create_engine
 from dsr_ros.net.guide import guide_channels
 from dsr_ros.profiling import StageTimer
+from dsr_ros.self_ensemble import check_copies, merged_output, mirrored_batch
 from dsr_ros.weights import ModelCard, card_for, load_model, shipped_model_path
 
 
@@ -30,13 +31,18 @@ class Upsampler:
         model_card: ModelCard,
         fill_holes: bool = False,
         depth_range: tuple[float, float] | None = None,
+        self_ensemble: int = 1,
     ) -> None:
         if depth_range is not None and not (0 <= depth_range[0] < depth_range[1]):
             raise ValueError(f"depth_range must be (near, far) metres with 0 <= near < far, got {depth_range}")
+        check_copies(self_ensemble)
+        if self_ensemble > 1 and model_card.rgb_guided:
+            raise ValueError("self_ensemble mirrors the depth input only: an RGB-guided model runs with 1 copy")
         self.engine = engine
         self.model_card = model_card
         self.fill_holes = fill_holes
         self.depth_range = depth_range
+        self.self_ensemble = self_ensemble  # mirrored copies averaged per frame (self_ensemble.py)
         self._zero_frame = np.zeros((0, 0), np.float32)
 
     @property
@@ -87,10 +93,13 @@ class Upsampler:
         colour = self._colour(rgb, frames.shape[0])
         with timer.stage("preprocess") if timer else nullcontext():
             batch, valid, norms = self._preprocess(frames, colour)
-            padded = self._pad(batch)
+            padded = self._pad(mirrored_batch(batch, self.self_ensemble))
         with timer.stage("infer") if timer else nullcontext():
             raw = self.engine.infer(padded)
         with timer.stage("postprocess") if timer else nullcontext():
+            if self.self_ensemble > 1:
+                h, w, s = *frames.shape[-2:], self.scale
+                raw = merged_output(raw[..., : h * s, : w * s], self.self_ensemble)
             out = self._postprocess(raw, valid, norms, frames.shape[-2:], depth.dtype)
         return out[0] if depth.ndim == 2 else out
 

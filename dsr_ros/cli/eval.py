@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import argparse
 
-from dsr_ros.cli.common import CliError, add_model_arguments, add_runtime_arguments, upsampler_from_args
+from dsr_ros.cli.common import (
+    CliError,
+    add_model_arguments,
+    add_runtime_arguments,
+    add_self_ensemble_argument,
+    upsampler_from_args,
+)
 
 EVAL_UNITS_NOTE = {"nyu": "(cm) on the standard crop, rows 45:471 and cols 41:601 of the 480x640 frame",
                    "middlebury": "(disp) in disparity pixels of each scene, d = f·B/Z − doffs"}
@@ -16,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("eval", help="RMSE table (bicubic, bilinear, model) on held-out synthetic scenes or a data set")
     add_model_arguments(p, scale_required=False)
     add_runtime_arguments(p)
+    add_self_ensemble_argument(p)
     p.add_argument("--dataset", default="synthetic", choices=("synthetic", *DATASETS),
                    help="synthetic held-out scenes, or a real data set's test images at --path "
                         "(realistic check: --dataset folder --path ../shared/scenes)")

@@ -23,6 +23,7 @@ from dsr_ros.cli.common import (
     CliError,
     add_device_argument,
     add_model_arguments,
+    add_self_ensemble_argument,
     add_threads_argument,
     apply_threads_argument,
     model_from_args,
@@ -48,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--compare", help="comma-separated back ends to run in one process, e.g. torch,onnxruntime")
     add_device_argument(parser, help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    add_self_ensemble_argument(parser)
     parser.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1", help="synthetic frame encoding")
     parser.add_argument("--bag", type=Path, help="profile on the depth frames of a ROS 2 bag instead")
     parser.add_argument("--depth-topic", default="/camera/depth/image_raw", help="--bag: the depth Image topic")
@@ -75,7 +77,7 @@ def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsam
         options["threads"] = args.threads
     try:
         return Upsampler.from_model(model, backend=name, device=args.device, precision=args.precision,
-                                    engine_options=options)
+                                    engine_options=options, self_ensemble=args.self_ensemble)
     except (EngineUnavailable, ValueError) as exc:
         raise CliError(f"back end {spec!r}: {exc}") from None
 
@@ -123,7 +125,8 @@ def run_live(args: argparse.Namespace) -> int:
 
     rates = _rates(args.rates)
     params: dict[str, object] = {"scale": args.scale, "backend": args.backend, "device": args.device,
-                                 "precision": args.precision, "variant": args.variant, "threads": args.threads}
+                                 "precision": args.precision, "variant": args.variant, "threads": args.threads,
+                                 "self_ensemble": args.self_ensemble}
     if args.model:
         params["model"] = str(Path(args.model).resolve())
     namespace = "/dsr_profile"

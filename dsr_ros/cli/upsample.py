@@ -5,7 +5,13 @@ import argparse
 import time
 from pathlib import Path
 
-from dsr_ros.cli.common import CliError, add_model_arguments, add_runtime_arguments, upsampler_from_args
+from dsr_ros.cli.common import (
+    CliError,
+    add_model_arguments,
+    add_runtime_arguments,
+    add_self_ensemble_argument,
+    upsampler_from_args,
+)
 from dsr_ros.depth_files import SUFFIXES, DepthFileError, read_depth, write_depth
 
 
@@ -48,4 +54,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("output", help="output file (same kinds) or folder")
     add_model_arguments(p, scale_required=False)
     add_runtime_arguments(p)
+    add_self_ensemble_argument(p)
     p.set_defaults(func=run)

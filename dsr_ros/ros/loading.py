@@ -17,6 +17,7 @@ def make_upsampler(
     fill_holes: bool = False,
     depth_range: tuple[float, float] | None = None,
     threads: int = 0,
+    self_ensemble: int = 1,
 ) -> Upsampler:
     """A weight file when `model` is set (its card decides the scale), else the shipped model for scale+variant.
 
@@ -27,7 +28,7 @@ def make_upsampler(
 
     apply_threads(threads)
     options = {"device": device, "backend": backend, "precision": precision, "fill_holes": fill_holes,
-               "depth_range": depth_range}
+               "depth_range": depth_range, "self_ensemble": self_ensemble}
     if model:
         return Upsampler.from_file(model, **options)
     return Upsampler.from_pretrained(scale=scale, variant=variant, **options)

@@ -227,7 +227,8 @@ def _load_upsampler(cfg: dict[str, Any]) -> Any:
     """The configured Upsampler; a weight file that cannot be used is a ConfigError naming 'model'."""
     try:
         return make_upsampler(cfg["model"], cfg["scale"], cfg["variant"], cfg["device"], cfg["backend"],
-                              cfg["precision"], cfg["fill_holes"], depth_range(cfg), cfg["threads"])
+                              cfg["precision"], cfg["fill_holes"], depth_range(cfg), cfg["threads"],
+                              cfg["self_ensemble"])
     except (ValueError, OSError) as err:
         name = "model" if cfg["model"] else "scale"
         raise ConfigError(f"parameter '{name}' ({cfg[name]!r}): {' '.join(str(err).split())}") from err
