@@ -36,6 +36,18 @@ def test_png_in_png_out(tmp_path, model_x2, capsys):
     assert "upsampled 1 file(s) x2" in capsys.readouterr().out
 
 
+def test_self_ensemble_option_writes_the_upsamplers_mirrored_average(tmp_path, model_x2):
+    from dsr_ros.upsampler import Upsampler
+
+    cv2.imwrite(str(tmp_path / "in.png"), depth_mm())
+    assert main(["upsample", str(tmp_path / "in.png"), str(tmp_path / "out.png"), "--model", str(model_x2),
+                 "--self-ensemble", "4"]) == 0
+    out = cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED)
+    expected = Upsampler.from_file(model_x2, backend="torch", self_ensemble=4).upsample(depth_mm())
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert np.abs(out.astype(int) - Upsampler.from_file(model_x2, backend="torch").upsample(depth_mm())).max() > 5
+
+
 def test_npy_and_pfm(tmp_path, model_x2):
     metres = depth_mm().astype(np.float32) / 1000
     metres[metres == 0] = np.nan

@@ -206,9 +206,31 @@ def test_dynamic_parameter_changes_and_read_only_is_refused(peer):
     assert not bad.successful and "output_encoding" in bad.reason
 
 
+def test_self_ensemble_parameter_serves_the_upsamplers_mirrored_average(workspace):
+    from dsr_ros.upsampler import Upsampler
+
+    depth = scene()
+    depth[20:26, 5:12] = 900  # a near box: edges where the mirrored copies disagree
+    expected = Upsampler.from_pretrained(2, backend="torch", self_ensemble=2).upsample(depth).astype(int)
+    alone = Upsampler.from_pretrained(2, backend="torch").upsample(depth).astype(int)
+    assert np.abs(expected - alone).max() > 100 and (np.abs(expected - alone) > 5).sum() > 100
+    process = workspace.start("/ensemble", scale=2, backend="torch", self_ensemble=2)
+    process.wait_ready()
+    live = LivePeer("/ensemble")
+    try:
+        live.wait_for_node()
+        out = output_for(live, send(live, depth))
+        served = np.frombuffer(bytes(out.data), np.dtype("<u2")).reshape(2 * H, 2 * W).astype(int)
+        assert np.abs(served - expected).max() <= 1  # thread counts may round a millimetre differently
+    finally:
+        live.close()
+        assert process.stop(signal.SIGINT) == 0, process.output()
+
+
 @pytest.mark.parametrize("params, name", [
     ({"scale": 3}, "scale"),
     ({"backend": "nope"}, "backend"),
+    ({"self_ensemble": 3}, "self_ensemble"),
     ({"model": "__NOT_WEIGHTS__"}, "model"),
 ])
 def test_bad_configuration_exits_2_with_one_line_naming_the_parameter(workspace, tmp_path, params, name):
