@@ -83,6 +83,19 @@ def test_profile_compare_reports_ratio_vs_eager_torch(tmp_path: Path, weights: P
     assert "x the latency of torch:eager" in capsys.readouterr().out
 
 
+def test_profile_times_self_ensemble_counts_in_one_run(tmp_path: Path, weights: Path, capsys) -> None:
+    argv = ["profile", "--scale", "2", "--model", str(weights), "--height", "10", "--width", "14", "--warmup", "1",
+            "--iterations", "4", "--backend", "torch", "--self-ensemble", "1,4", "--json", str(tmp_path / "e.json")]
+    assert run_subcommand(profile_cli, argv) == 0
+    entries = json.loads((tmp_path / "e.json").read_text())
+    assert [e["backend"] for e in entries] == ["torch", "torch x4 mirrored"]
+    assert entries[0]["ratio_vs_first"] == 1.0 and entries[1]["ratio_vs_first"] > 0
+    assert "x the latency of torch\n" in capsys.readouterr().out
+    for bad in ("3", "1,x"):
+        with pytest.raises(CliError, match="--self-ensemble"):
+            run_subcommand(profile_cli, [*argv[:-4], "--self-ensemble", bad])
+
+
 def test_profile_bad_backend_spec_is_a_cli_error(weights: Path) -> None:
     with pytest.raises(CliError, match="unknown back end 'tensorflow'"):
         run_subcommand(profile_cli, ["profile", "--scale", "2", "--model", str(weights), "--backend", "tensorflow"])

@@ -23,7 +23,6 @@ from dsr_ros.cli.common import (
     CliError,
     add_device_argument,
     add_model_arguments,
-    add_self_ensemble_argument,
     add_threads_argument,
     apply_threads_argument,
     model_from_args,
@@ -33,6 +32,7 @@ from dsr_ros.net import DSRNet
 from dsr_ros.profiling.report import comparison_json, count_macs, format_run, plot_runs, ratio_vs, write_json
 from dsr_ros.profiling.runs import depth_messages, message_factory, parse_spec, profile_backend, synthetic_frames
 from dsr_ros.ros.messages import MessageFactory
+from dsr_ros.self_ensemble import check_copies
 from dsr_ros.upsampler import Upsampler
 
 BASELINE = "torch:eager"
@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--compare", help="comma-separated back ends to run in one process, e.g. torch,onnxruntime")
     add_device_argument(parser, help="cpu, cuda, cuda:N or auto (default cpu)")
     parser.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
-    add_self_ensemble_argument(parser)
+    parser.add_argument("--self-ensemble", default="1", metavar="N[,N...]",
+                        help="mirrored copies averaged per frame (1, 2 or 4); a list such as 1,2,4 times each "
+                             "in this one run, with ratios against the first (default 1)")
     parser.add_argument("--encoding", choices=("16UC1", "32FC1"), default="16UC1", help="synthetic frame encoding")
     parser.add_argument("--bag", type=Path, help="profile on the depth frames of a ROS 2 bag instead")
     parser.add_argument("--depth-topic", default="/camera/depth/image_raw", help="--bag: the depth Image topic")
@@ -68,7 +70,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsampler:
+def _copy_counts(text: str) -> list[int]:
+    """--self-ensemble's comma-separated copy counts, each one the Upsampler takes."""
+    try:
+        return [check_copies(int(n)) for n in text.split(",") if n.strip()] or [1]
+    except ValueError as exc:
+        raise CliError(f"--self-ensemble {text!r}: {exc}") from None
+
+
+def build_upsampler(model: DSRNet, spec: str, copies: int, args: argparse.Namespace) -> Upsampler:
     try:
         name, options = parse_spec(spec)
     except ValueError as exc:
@@ -77,7 +87,7 @@ def build_upsampler(model: DSRNet, spec: str, args: argparse.Namespace) -> Upsam
         options["threads"] = args.threads
     try:
         return Upsampler.from_model(model, backend=name, device=args.device, precision=args.precision,
-                                    engine_options=options, self_ensemble=args.self_ensemble)
+                                    engine_options=options, self_ensemble=copies)
     except (EngineUnavailable, ValueError) as exc:
         raise CliError(f"back end {spec!r}: {exc}") from None
 
@@ -93,6 +103,14 @@ def _messages(args: argparse.Namespace, factory: MessageFactory) -> list[Any]:
         except BagError as exc:
             raise CliError(str(exc)) from None
     return depth_messages(synthetic_frames(args.height, args.width, args.encoding), args.encoding, factory)
+
+
+def _one_copy_count(text: str) -> int:
+    """The one --self-ensemble count a live node runs with."""
+    counts = _copy_counts(text)
+    if len(counts) > 1:
+        raise CliError(f"--live runs one node: give --self-ensemble one count, not {text!r}")
+    return counts[0]
 
 
 def _rates(text: str) -> list[float]:
@@ -126,7 +144,7 @@ def run_live(args: argparse.Namespace) -> int:
     rates = _rates(args.rates)
     params: dict[str, object] = {"scale": args.scale, "backend": args.backend, "device": args.device,
                                  "precision": args.precision, "variant": args.variant, "threads": args.threads,
-                                 "self_ensemble": args.self_ensemble}
+                                 "self_ensemble": _one_copy_count(args.self_ensemble)}
     if args.model:
         params["model"] = str(Path(args.model).resolve())
     namespace = "/dsr_profile"
@@ -183,20 +201,22 @@ def run(args: argparse.Namespace) -> int:
     specs = [s.strip() for s in args.compare.split(",") if s.strip()] if args.compare else [args.backend]
     if args.compare and BASELINE not in specs:
         specs.insert(0, BASELINE)
-    upsamplers = [(spec, build_upsampler(model, spec, args)) for spec in specs]
+    counts = _copy_counts(args.self_ensemble)
+    upsamplers = [(spec, n, build_upsampler(model, spec, n, args)) for spec in specs for n in counts]
     runs = []
-    for spec, upsampler in upsamplers:
-        label = upsampler.engine.name if spec == "auto" else spec
+    for spec, copies, upsampler in upsamplers:
+        label = (upsampler.engine.name if spec == "auto" else spec) + (f" x{copies} mirrored" if copies > 1 else "")
         run_ = profile_backend(upsampler, label, messages, factory, args.warmup, args.iterations, args.max_seconds)
         runs.append(run_)
         print(format_run(run_))
-    if args.compare:
-        baseline = runs[specs.index(BASELINE)]
+    baseline = runs[specs.index(BASELINE) * len(counts)] if args.compare else runs[0]
+    if len(runs) > 1:
         for run_ in runs:
-            print(f"{run_.backend:>20}: p50 frame {np.median(run_.frame_ms):8.2f} ms, "
-                  f"{ratio_vs(run_, baseline):.2f}x the latency of {BASELINE}")
+            print(f"{run_.backend:>28}: p50 frame {np.median(run_.frame_ms):8.2f} ms, "
+                  f"{ratio_vs(run_, baseline):.2f}x the latency of {baseline.backend}")
     if args.json:
-        write_json(comparison_json(runs, runs[specs.index(BASELINE)]) if args.compare else runs[0].to_json(), args.json)
+        key = "ratio_vs_torch" if args.compare else "ratio_vs_first"
+        write_json(comparison_json(runs, baseline, key) if len(runs) > 1 else runs[0].to_json(), args.json)
     if args.plot:
         plot_runs(runs, args.plot)
     return 0

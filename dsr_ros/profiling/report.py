@@ -48,9 +48,9 @@ def ratio_vs(run: ProfileRun, baseline: ProfileRun) -> float:
     return float(np.median(run.frame_ms) / np.median(baseline.frame_ms))
 
 
-def comparison_json(runs: list[ProfileRun], baseline: ProfileRun) -> list[dict]:
-    """`--compare` output: one schema entry per back end, each with `ratio_vs_torch`."""
-    return [{**run.to_json(), "ratio_vs_torch": ratio_vs(run, baseline)} for run in runs]
+def comparison_json(runs: list[ProfileRun], baseline: ProfileRun, key: str = "ratio_vs_torch") -> list[dict]:
+    """A comparison's output: one schema entry per run, each with its latency ratio to `baseline` under `key`."""
+    return [{**run.to_json(), key: ratio_vs(run, baseline)} for run in runs]
 
 
 def write_json(data: dict | list, path: Path) -> None:
