@@ -103,7 +103,11 @@ class Upsampler:
         with timer.stage("postprocess") if timer else nullcontext():
             if copies > 1:
                 n, h, w, s = *frames.shape, self.scale
-                raw, valid, norms = merged_output(raw[..., : h * s, : w * s], copies), valid[:n], norms[:n]
+                # Each copy is relative to its own reference (the median of a strided sample, which a
+                # mirror can move): restate every copy relative to its frame's first-copy reference.
+                log_refs = np.log(np.array([norm.reference for norm in norms], np.float32))
+                shift = (log_refs - np.tile(log_refs[:n], copies))[:, None, None, None]
+                raw, valid, norms = merged_output(raw[..., : h * s, : w * s] + shift, copies), valid[:n], norms[:n]
             out = self._postprocess(raw, valid, norms, frames.shape[-2:], depth.dtype)
         return out[0] if depth.ndim == 2 else out
 

@@ -34,9 +34,10 @@ def test_merging_undoes_every_mirror(copies, frames, h, w):
     np.testing.assert_allclose(merged_output(stacked, copies), batch, rtol=1e-6)
 
 
-def test_two_copies_are_the_geometric_mean_of_the_frame_and_its_mirror_run_alone():
+@pytest.mark.parametrize("size", [(13, 18), (240, 320)])  # the larger frame's reference is a strided sample
+def test_two_copies_are_the_geometric_mean_of_the_frame_and_its_mirror_run_alone(size):
     plain, ensemble = _upsampler(1), _upsampler(2)
-    frame = _frame()
+    frame = _frame(*size)
     direct = plain.upsample(frame)
     mirrored = plain.upsample(np.ascontiguousarray(frame[:, ::-1]))[:, ::-1]
     assert np.abs(np.log(direct) - np.log(mirrored)).max() > 1e-3  # the untrained network is not symmetric
