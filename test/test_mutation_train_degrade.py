@@ -68,7 +68,7 @@ def test_unknown_degradation_names_the_allowed_ones():
     with pytest.raises(ValueError) as err:
         dg.degrade(np.ones((4, 4), np.float32), 2, "blur")
     assert str(err.value) == (
-        "degradation must be one of bicubic, bicubic_aliased, nearest, sensor, stereo, tof, got 'blur'")
+        "degradation must be one of bicubic, bicubic_aliased, nearest, nearest_phase, sensor, stereo, tof, got 'blur'")
 
 
 @pytest.mark.parametrize("kind", ["sensor", "stereo", "tof"])
@@ -140,3 +140,16 @@ def test_focal_length_is_between_0_6_and_1_2_times_the_larger_side():
     rng = np.random.default_rng(8)
     f = np.array([dg._focal_px((30, 40), rng) for _ in range(200)])
     assert f.min() >= 24.0 and f.max() <= 48.0 and f.max() - f.min() > 15.0
+
+
+def test_nearest_phase_keeps_every_sth_pixel_at_a_random_offset_seeded_by_the_rng():
+    hr = np.arange(24 * 32, dtype=np.float32).reshape(24, 32) / 100 + 1
+    offsets = set()
+    for seed in range(40):
+        lr = dg.degrade(hr, 4, "nearest_phase", np.random.default_rng(seed))
+        oy, ox = np.argwhere(hr == lr[0, 0])[0]
+        np.testing.assert_array_equal(lr, hr[oy::4, ox::4])
+        np.testing.assert_array_equal(lr, dg.degrade(hr, 4, "nearest_phase", np.random.default_rng(seed)))
+        offsets.add((int(oy), int(ox)))
+    assert len(offsets) > 10 and all(0 <= o < 4 for pair in offsets for o in pair)
+    np.testing.assert_array_equal(dg.degrade(hr, 4, "nearest"), hr[2::4, 2::4])

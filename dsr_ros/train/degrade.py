@@ -2,8 +2,8 @@
 
 A real sensor is not one resampling kernel, so training mixes several and every accuracy figure
 is reported under at least two: anti-aliased bicubic (the papers' protocol) and point-sampled
-bicubic (OpenCV INTER_CUBIC downscaling, aliased). `nearest` is plain subsampling; `sensor`
-adds depth-dependent noise, quantisation and holes on top of it. `stereo` and `tof` model the
+bicubic (OpenCV INTER_CUBIC downscaling, aliased). `nearest` is plain subsampling (`nearest_phase`: at a
+random offset in the block); `sensor` adds depth-dependent noise, quantisation and holes on top of it. `stereo` and `tof` model the
 two common depth sensors at their own (low) resolution: occlusion shadows, disparity quantisation
 (error growing with z²) and speckle for stereo; flying pixels at edges, noise growing with
 distance and multipath near concave corners for time of flight; both lose returns in blobs
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from dsr_ros.depth import fill_invalid
 
-DEGRADATIONS = ("bicubic", "bicubic_aliased", "nearest", "sensor", "stereo", "tof")
+DEGRADATIONS = ("bicubic", "bicubic_aliased", "nearest", "nearest_phase", "sensor", "stereo", "tof")
 EVAL_DEGRADATIONS = ("bicubic", "bicubic_aliased", "nearest", "stereo", "tof")
 
 
@@ -39,11 +39,11 @@ def bicubic_aliased(hr: np.ndarray, scale: int) -> np.ndarray:
     return cv2.resize(hr, (w // scale, h // scale), interpolation=cv2.INTER_CUBIC)
 
 
-def nearest(hr: np.ndarray, scale: int) -> np.ndarray:
-    """Every s-th pixel, offset to the block centre (a binned sensor without filtering)."""
-    o = scale // 2
+def nearest(hr: np.ndarray, scale: int, offset: tuple[int, int] | None = None) -> np.ndarray:
+    """Every s-th pixel, at (row, column) `offset` in each block; default s//2, the block centre's pixel."""
+    oy, ox = (scale // 2, scale // 2) if offset is None else offset
     h, w = hr.shape
-    return np.ascontiguousarray(hr[o : (h // scale) * scale : scale, o : (w // scale) * scale : scale])
+    return np.ascontiguousarray(hr[oy : (h // scale) * scale : scale, ox : (w // scale) * scale : scale])
 
 
 def sensor(hr: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
@@ -144,6 +144,9 @@ def degrade(hr: np.ndarray, scale: int, kind: str, rng: np.random.Generator | No
         lr = bicubic_aliased(hr, scale)
     elif kind == "nearest":
         lr = nearest(hr, scale)
+    elif kind == "nearest_phase":  # decimation at any phase: image_proc keeps offset 0, `nearest` s//2
+        rng = rng if rng is not None else np.random.default_rng(0)
+        lr = nearest(hr, scale, (int(rng.integers(scale)), int(rng.integers(scale))))
     elif kind in ("sensor", "stereo", "tof"):
         model = {"sensor": sensor, "stereo": stereo, "tof": time_of_flight}[kind]
         lr = model(hr, scale, rng if rng is not None else np.random.default_rng(0))
