@@ -2,8 +2,9 @@
 
 A mirrored frame is as plausible a scene as the original (training crops are mirrored too), so the
 copies disagree mostly where the network guesses, at depth edges; averaging their log depths (the
-geometric mean of the depths) lowers RMSE there at the cost of one inference per copy. The copies
-of a batch run as one larger batch, so a GPU pays far less than the copy count.
+geometric mean of the depths) lowers RMSE there when each input pixel is centred on its footprint
+(README: under every-s-th-pixel decimation at x2 and x4 it loses). The copies run as one larger batch;
+on a CPU that costs more than the copy count (BENCHMARKS.md).
 """
 from __future__ import annotations
 

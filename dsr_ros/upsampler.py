@@ -1,6 +1,6 @@
 """Upsampler: depth array in, depth array out.
 
-The one place that knows the order normalise → fill → (mirror) → pad → infer → crop → (average the mirrors) →
+The one place that knows the order (mirror) → normalise → fill → pad → infer → crop → (average the mirrors) →
 denormalise → restore invalid. Normalisation is `depth.LogDepth` (log ratio to the frame's median), the same
 object the training data uses for its targets. It speaks numpy only; the engine hides torch, TensorRT or onnxruntime.
 """

@@ -53,7 +53,8 @@ def add_self_ensemble_argument(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--self-ensemble", type=int, default=1, choices=SELF_ENSEMBLES, metavar="N",
                         help="average the network over N mirrored copies of each frame (1 off, 2 left-right, "
-                             "4 also up-down): lower RMSE at edges for about N times the inference (default 1)")
+                             "4 also up-down): lower RMSE at edges, not under decimated input; N or more times "
+                             "the inference (default 1)")
 
 
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:

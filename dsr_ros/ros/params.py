@@ -71,7 +71,7 @@ PARAMS: tuple[ParamSpec, ...] = (
               "still pair (nearest wins); frames without one are published without camera_info", None, 0.0, 1.0),
     ParamSpec("fill_holes", bool, False, "Fill invalid pixels in the output instead of keeping them invalid"),
     ParamSpec("self_ensemble", int, 1, "Average the network over this many mirrored copies of each frame (1 off, "
-              "2 left-right, 4 also up-down): lower RMSE at edges for about that many times the inference",
+              "2 left-right, 4 also up-down): lower RMSE at edges, not under decimated input; that many or more times the inference",
               SELF_ENSEMBLES),
     ParamSpec("min_depth", float, 0.0, "Sensor range near end in metres: nearer readings are invalid (never clipped)",
               None, 0.0, 1000.0),
