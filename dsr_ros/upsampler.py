@@ -17,6 +17,7 @@ from dsr_ros import depth as dp
 from dsr_ros.colour import guide_input
 from dsr_ros.engine import InferenceEngine, create_engine
 from dsr_ros.net.guide import guide_channels
+from dsr_ros.net.input_kind import UNKNOWN_KIND, kind_planes
 from dsr_ros.profiling import StageTimer
 from dsr_ros.self_ensemble import check_copies, merged_output, mirrored_batch
 from dsr_ros.weights import ModelCard, card_for, load_model, shipped_model_path
@@ -32,6 +33,7 @@ class Upsampler:
         fill_holes: bool = False,
         depth_range: tuple[float, float] | None = None,
         self_ensemble: int = 1,
+        input_kind: str | None = None,
     ) -> None:
         if depth_range is not None and not (0 <= depth_range[0] < depth_range[1]):
             raise ValueError(f"depth_range must be (near, far) metres with 0 <= near < far, got {depth_range}")
@@ -43,6 +45,7 @@ class Upsampler:
         self.fill_holes = fill_holes
         self.depth_range = depth_range
         self.self_ensemble = self_ensemble  # mirrored copies averaged per frame (self_ensemble.py)
+        self.input_kind = input_kind
         self._zero_frame = np.zeros((0, 0), np.float32)
 
     @property
@@ -70,6 +73,21 @@ class Upsampler:
         """Load the shipped model for a scale (variant `lite` unless named)."""
         path = shipped_model_path(scale, variant)
         return cls.from_file(path, device=device, backend=backend, precision=precision, expected_scale=scale, **kwargs)
+
+    @property
+    def input_kind(self) -> str | None:
+        """How the LR depth was made, as the model was trained to be told (net/input_kind.py); None: unknown."""
+        return self._input_kind
+
+    @input_kind.setter
+    def input_kind(self, kind: str | None) -> None:
+        """A kind from the card's `input_kinds`, or None / "unknown" (all-zero planes); a ValueError naming them otherwise."""
+        kinds = self.model_card.input_kinds
+        kind = None if kind == UNKNOWN_KIND else kind
+        if kind is not None and kind not in kinds:
+            told = f"one of {list(kinds)} or unknown" if kinds else "unknown: this model is not told its input kind"
+            raise ValueError(f"input_kind must be {told}, got {kind!r}")
+        self._input_kind = kind
 
     @property
     def rgb_guided(self) -> bool:
@@ -127,8 +145,9 @@ class Upsampler:
 
     def _preprocess(self, frames: np.ndarray, colour: list[np.ndarray] | None = None
                     ) -> tuple[np.ndarray, np.ndarray, list[dp.LogDepth]]:
-        """Log-ratio input with holes filled (and the validity mask beside it if the model takes one,
-        then the packed colour image for a guided model); readings outside `depth_range` count as holes."""
+        """Log-ratio input with holes filled (and the validity mask beside it if the model takes one, the input
+        kind's planes if it is told one, then the packed colour image for a guided model); readings outside
+        `depth_range` count as holes."""
         valid = ~dp.invalid_mask(frames)
         metres = frames.astype(np.float32)
         if frames.dtype == np.uint16:
@@ -142,16 +161,20 @@ class Upsampler:
                     valid &= (metres >= near) & (metres <= far)
         mask = self.model_card.mask_input
         depth_channels = 2 if mask else 1
-        channels = depth_channels + (guide_channels(self.scale) if colour is not None else 0)
+        kinds = self.model_card.input_kinds
+        colour_start = depth_channels + len(kinds)
+        channels = colour_start + (guide_channels(self.scale) if colour is not None else 0)
         batch = np.empty((frames.shape[0], channels, *frames.shape[-2:]), dtype=np.float32)
         norms = []
         for i in range(frames.shape[0]):
             batch[i, 0], norm = dp.encode_frame(metres[i], valid[i])
             norms.append(norm)
             if colour is not None:
-                batch[i, depth_channels:] = guide_input(colour[i], frames.shape[-2:], self.scale)
+                batch[i, colour_start:] = guide_input(colour[i], frames.shape[-2:], self.scale)
         if mask:
             batch[:, 1] = valid
+        if kinds:
+            batch[:, depth_channels:colour_start] = kind_planes(kinds, self.input_kind, frames.shape[-2:])
         return batch, valid, norms
 
     def _zeros(self, shape: tuple[int, ...]) -> np.ndarray:

@@ -61,6 +61,11 @@ class ModelCard:
         """Whether the network needs the registered colour image beside the depth (cards before it: no)."""
         return bool(self.config.get("rgb_guide", 0))
 
+    @property
+    def input_kinds(self) -> tuple[str, ...]:
+        """The input kinds the network can be told (net/input_kind.py); cards before it: none."""
+        return tuple(self.config.get("input_kinds", ()))
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 

@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from dsr_ros.cli.common import CliError, add_self_ensemble_argument, add_threads_argument
+from dsr_ros.cli.common import CliError, add_input_kind_argument, add_self_ensemble_argument, add_threads_argument
 from dsr_ros.ros.bag import BagError, process_bag
 from dsr_ros.ros.core import CoreOptions, NodeCore
 from dsr_ros.ros.messages import rosbags_factory
@@ -26,10 +26,10 @@ def run(args: argparse.Namespace) -> int:
                            "device": args.device, "backend": args.backend, "precision": args.precision,
                            "fill_holes": args.fill_holes, "min_depth": args.min_depth, "max_depth": args.max_depth,
                            "publish_points": args.points, "cx_convention": args.convention, "threads": args.threads,
-                           "self_ensemble": args.self_ensemble})
+                           "self_ensemble": args.self_ensemble, "input_kind": args.input_kind})
         upsampler = make_upsampler(config["model"], config["scale"], config["variant"], config["device"],
                                    config["backend"], config["precision"], config["fill_holes"], depth_range(config),
-                                   config["threads"], config["self_ensemble"])
+                                   config["threads"], config["self_ensemble"], config["input_kind"])
     except (ConfigError, ValueError, OSError, RuntimeError) as err:
         raise CliError(str(err).replace("\n", " ")) from err
     options = CoreOptions(publish_points=args.points, convention=args.convention)
@@ -64,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", default="fp32", choices=SPECS["precision"].choices)
     add_threads_argument(p)
     add_self_ensemble_argument(p)
+    add_input_kind_argument(p)
     p.add_argument("--fill-holes", action="store_true", help="fill invalid pixels in the output")
     p.add_argument("--min-depth", type=float, default=0.0, help="sensor range near end (m): nearer readings are invalid")
     p.add_argument("--max-depth", type=float, default=0.0, help="sensor range far end (m): farther readings are invalid; 0: no limit")

@@ -57,6 +57,14 @@ def add_self_ensemble_argument(parser: argparse.ArgumentParser) -> None:
                              "the inference (default 1)")
 
 
+def add_input_kind_argument(parser: argparse.ArgumentParser) -> None:
+    """--input-kind, the node's `input_kind` parameter: how the LR depth was made, for a model trained to be told."""
+    from dsr_ros.ros.params import INPUT_KINDS, SPECS
+
+    parser.add_argument("--input-kind", default="unknown", choices=INPUT_KINDS, metavar="KIND",
+                        help=f"{SPECS['input_kind'].description} (default unknown; one of {', '.join(INPUT_KINDS)})")
+
+
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     """--device, --backend and --threads for commands that run an Upsampler."""
     add_device_argument(parser)
@@ -88,6 +96,16 @@ def upsampler_from_args(args: argparse.Namespace):
                                          backend=args.backend, self_ensemble=args.self_ensemble)
     except (WeightsError, EngineUnavailable, ValueError) as exc:
         raise CliError(str(exc)) from None
+
+
+def told_upsampler_from_args(args: argparse.Namespace):
+    """upsampler_from_args, told --input-kind (a CliError when the model's card does not list that kind)."""
+    upsampler = upsampler_from_args(args)
+    try:
+        upsampler.input_kind = args.input_kind
+    except ValueError as exc:
+        raise CliError(f"--input-kind: {exc}") from None
+    return upsampler
 
 
 def model_scale(args: argparse.Namespace) -> int:

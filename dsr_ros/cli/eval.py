@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scenes", type=int, default=24, help="number of held-out scenes")
     p.add_argument("--size", type=int, default=192, help="held-out scene side in pixels")
     p.add_argument("--seed", type=int, default=1_000_000, help="first held-out scene seed")
+    p.add_argument("--untold", action="store_true", help="a model trained to be told its input kind (card: "
+                                                         "input_kinds) is told each degradation; with --untold, nothing "
+                                                         "(the node's input_kind: unknown)")
     p.add_argument("--worst-map", metavar="PNG", help="also draw the error map of the scene with the highest model "
                                                       "RMSE under point-sampled bicubic")
     p.set_defaults(func=run)
@@ -48,8 +51,12 @@ def run(args: argparse.Namespace) -> int:
         scenes = _dataset(args)
         header = (f"{args.dataset} ({len(scenes)} images from {args.path}): RMSE in mm on valid pixels; "
                   + EVAL_UNITS_NOTE.get(args.dataset, "no paper units for this data set"))
+    if upsampler.model_card.input_kinds:
+        header += ("; the model is told nothing (input kind unknown)" if args.untold else
+                   "; the model is told each degradation as its input kind")
     try:
-        detailed = evaluate_detailed(upsampler, scenes, progress=True, units=PAPER_UNITS.get(args.dataset))
+        detailed = evaluate_detailed(upsampler, scenes, progress=True, units=PAPER_UNITS.get(args.dataset),
+                                     tell_kind=not args.untold)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     print(header)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from dsr_ros.cli.common import (
     CliError,
+    add_input_kind_argument,
     add_model_arguments,
     add_runtime_arguments,
     add_self_ensemble_argument,
-    upsampler_from_args,
+    told_upsampler_from_args,
 )
 from dsr_ros.depth_files import SUFFIXES, DepthFileError, read_depth, write_depth
 
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     pairs = _pairs(Path(args.input), Path(args.output))
-    upsampler = upsampler_from_args(args)
+    upsampler = told_upsampler_from_args(args)
     elapsed = 0.0
     for source, target in tqdm(pairs, desc="upsample", unit="file", disable=len(pairs) < 2):
         try:
@@ -55,4 +56,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p, scale_required=False)
     add_runtime_arguments(p)
     add_self_ensemble_argument(p)
+    add_input_kind_argument(p)
     p.set_defaults(func=run)

@@ -144,21 +144,25 @@ class EngineRejected(EngineUnavailable):
     """A built engine disagreed with PyTorch fp32 beyond the tolerance; it was neither cached nor used."""
 
 
-def parity_inputs(shape: tuple[int, ...], count: int = PARITY_FRAMES, seed: int = 0) -> list[np.ndarray]:
+def parity_inputs(shape: tuple[int, ...], count: int = PARITY_FRAMES, seed: int = 0, kinds: int = 0) -> list[np.ndarray]:
     """Normalised-depth-like inputs (log ratios with edges and slopes), the kind the engine will see.
 
-    A second channel (a network that takes the validity mask) is a mask with a few per cent holes.
+    A second depth channel (a network that takes the validity mask) is a mask with a few per cent holes;
+    the last `kinds` channels are input-kind planes, each frame told another kind and the last one none.
     """
     rng = np.random.default_rng(seed)
     n, c, h, w = shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     out = []
-    for _ in range(count):
+    for i in range(count):
         slope = rng.normal(0, 0.3, 2).astype(np.float32)
         step = np.where(xx > rng.integers(0, w), rng.normal(0, 0.5), 0.0).astype(np.float32)
         frame = slope[0] * yy / h + slope[1] * xx / w + step + rng.normal(0, 0.01, (h, w)).astype(np.float32)
-        channels = [frame] if c == 1 else [frame, (rng.random((h, w)) > 0.03).astype(np.float32)]
-        out.append(np.broadcast_to(np.stack(channels), (n, c, h, w)).astype(np.float32))
+        channels = [frame] if c - kinds == 1 else [frame, (rng.random((h, w)) > 0.03).astype(np.float32)]
+        told = np.zeros((kinds, h, w), np.float32)
+        if kinds and i < count - 1:
+            told[i % kinds] = 1.0
+        out.append(np.broadcast_to(np.concatenate([np.stack(channels), told]), (n, c, h, w)).astype(np.float32))
     return out
 
 
@@ -265,8 +269,10 @@ class TensorRTEngine(InferenceEngine):
     def _verify(self, module: torch.nn.Module, shapes: ShapeRange) -> None:
         """Parity with PyTorch fp32 at the range's opt and max shapes; EngineRejected beyond the tolerance."""
         worst = 0.0
+        config = getattr(self.model, "config", None)  # a DSRNet's; a plain module has no input kinds
+        kinds = len(config.input_kinds) if config is not None else 0
         for shape in dict.fromkeys((shapes.opt, shapes.max)):
-            for x in parity_inputs(shape):
+            for x in parity_inputs(shape, kinds=kinds):
                 ref = self.reference(torch.from_numpy(x)).numpy()
                 out = self._run(module, x)
                 if out.shape != ref.shape:

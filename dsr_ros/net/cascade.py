@@ -22,6 +22,8 @@ class CascadeDSRNet(FeatureNet):
         super().__init__()
         if config.rgb_guide:
             raise ValueError("rgb_guide needs a single-stage DSRNet: a cascade's later stages have no colour image at their scale")
+        if config.input_kinds:
+            raise ValueError("input_kinds needs a single-stage DSRNet: a cascade's later stages get no kind planes")
         stage = replace(config, scale=config.stage_scale, cascade=1)
         self.config = config
         self.stages = nn.ModuleList(DSRNet(stage) for _ in range(config.cascade))

@@ -18,6 +18,7 @@ from dsr_ros.net.blocks import (
     projection_geometry,
 )
 from dsr_ros.net.guide import GuideFusion, guide_channels
+from dsr_ros.net.input_kind import KindModulation, check_input_kinds, modulate
 
 # Named sizes: `lite` is the real-time default, `base` follows DBPN's paper-sized defaults.
 VARIANTS: dict[str, dict[str, int]] = {
@@ -54,11 +55,17 @@ class DSRNetConfig:
     cascade: int = 1  # stages of scale**(1/cascade) each, chained (cards written before cascades have one)
     mask_input: bool = False  # a second input channel: 1 where the LR pixel was measured, 0 where it was filled
     rgb_guide: int = 0  # colour features of a registered HR RGB image fused at HR (net/guide.py); 0: depth only
+    input_kinds: tuple[str, ...] = ()  # the input kinds it can be told (net/input_kind.py); empty: not conditioned
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_kinds", tuple(self.input_kinds) if isinstance(self.input_kinds, list)
+                           else self.input_kinds)  # a card's JSON list
 
     @property
     def in_channels(self) -> int:
-        """Input channels: log depth, the validity mask when `mask_input`, the packed RGB when `rgb_guide`."""
-        return 1 + int(self.mask_input) + (guide_channels(self.scale) if self.rgb_guide else 0)
+        """Input channels: log depth, the validity mask when `mask_input`, one plane per input kind, the
+        packed RGB when `rgb_guide`."""
+        return 1 + int(self.mask_input) + len(self.input_kinds) + (guide_channels(self.scale) if self.rgb_guide else 0)
 
     @property
     def stage_scale(self) -> int:
@@ -78,7 +85,8 @@ class DSRNetConfig:
         return cls(scale=scale, variant=variant, **{**VARIANTS[variant], **SCALE_OVERRIDES.get((variant, scale), {})})
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The config as a model card holds it (JSON types: the kinds as a list)."""
+        return {**asdict(self), "input_kinds": list(self.input_kinds)}
 
 
 @dataclass
@@ -122,7 +130,8 @@ class DSRNet(FeatureNet):
     With `mask_input` the input is N×2×h×w, channel 1 the validity mask: holes are filled before
     the network sees them, and the mask tells it which values are filled. Its conv adds to the first
     layer's output, starts at zero (a warm start from a mask-less file is that file's network) and
-    is blind to depth, so the equivariance holds.
+    is blind to depth, so the equivariance holds. With `input_kinds` the next K channels are the
+    one-hot kind of input (net/input_kind.py), which scales and shifts features the same way.
 
     Three shallow convs (with `lr_blocks` residual blocks on the LR grid before the last, 1x1 one),
     `units` up-projections interleaved with down-projections, and a reconstruction conv over the
@@ -140,6 +149,7 @@ class DSRNet(FeatureNet):
             raise ValueError(f"rgb_guide must be >= 0 colour features, got {config.rgb_guide}")
         if not 0 <= config.lr_blocks <= MAX_LR_BLOCKS:
             raise ValueError(f"lr_blocks must be within 0..{MAX_LR_BLOCKS}, got {config.lr_blocks}")
+        check_input_kinds(config.input_kinds)
         self.config = config
         f = config.features
         self.shallow = nn.Sequential(DifferenceConv(1, config.shallow), nn.PReLU(config.shallow),
@@ -151,6 +161,9 @@ class DSRNet(FeatureNet):
         self.heads = nn.ModuleList(BoundaryHead(f) for _ in range(config.units))
         self.reconstruct = conv(f * config.units, 1, act=False)
         self.guide = GuideFusion(f, config.rgb_guide, config.scale) if config.rgb_guide else None
+        kinds = len(config.input_kinds)
+        self.kind = KindModulation(kinds, [config.shallow, f] + [f] * config.units) if kinds else None
+        self._kind_channels = slice(1 + int(config.mask_input), 1 + int(config.mask_input) + kinds)
 
     @property
     def scale(self) -> int:
@@ -161,14 +174,17 @@ class DSRNet(FeatureNet):
 
     def _run(self, lr: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         first, act, second, to_features = self.shallow  # no Sequential slice built per frame
-        depth = lr if self.mask_conv is None and self.guide is None else lr[:, :1]
+        depth = lr if self.config.in_channels == 1 else lr[:, :1]
+        # One (scale, shift) per place: first conv, LR features, each unit's HR features; None: not conditioned.
+        pairs = self.kind(lr[:, self._kind_channels, 0, 0]) if self.kind is not None else [None] * (2 + len(self.ups))
         x = first(depth)
         if self.mask_conv is not None:
             x = x + self.mask_conv(lr[:, 1:2])
-        x = to_features(self.lr_body(second(act(x))))
+        x = modulate(x, pairs[0])
+        x = modulate(to_features(self.lr_body(second(act(x)))), pairs[1])
         features: list[torch.Tensor] = []
         for i, up in enumerate(self.ups):
-            hr = up(x)
+            hr = modulate(up(x), pairs[2 + i])
             features.append(hr)
             if i < len(self.downs):
                 x = self.downs[i](hr)

@@ -18,8 +18,10 @@ def make_upsampler(
     depth_range: tuple[float, float] | None = None,
     threads: int = 0,
     self_ensemble: int = 1,
+    input_kind: str = "unknown",
 ) -> Upsampler:
-    """A weight file when `model` is set (its card decides the scale), else the shipped model for scale+variant.
+    """A weight file when `model` is set (its card decides the scale), else the shipped model for scale+variant;
+    told `input_kind` (a ValueError beginning "input_kind" when its card does not list that kind).
 
     Sets the process's CPU thread count first (`threads`, 0: dsr_ros.threads' default policy).
     """
@@ -29,9 +31,10 @@ def make_upsampler(
     apply_threads(threads)
     options = {"device": device, "backend": backend, "precision": precision, "fill_holes": fill_holes,
                "depth_range": depth_range, "self_ensemble": self_ensemble}
-    if model:
-        return Upsampler.from_file(model, **options)
-    return Upsampler.from_pretrained(scale=scale, variant=variant, **options)
+    upsampler = Upsampler.from_file(model, **options) if model else \
+        Upsampler.from_pretrained(scale=scale, variant=variant, **options)
+    upsampler.input_kind = input_kind
+    return upsampler
 
 
 def torch_threads() -> int:

@@ -224,14 +224,20 @@ class UpsampleNode:
 
 
 def _load_upsampler(cfg: dict[str, Any]) -> Any:
-    """The configured Upsampler; a weight file that cannot be used is a ConfigError naming 'model'."""
+    """The configured Upsampler; a weight file that cannot be used is a ConfigError naming 'model' (or 'scale'),
+    an input kind its card does not list one naming 'input_kind'."""
     try:
-        return make_upsampler(cfg["model"], cfg["scale"], cfg["variant"], cfg["device"], cfg["backend"],
-                              cfg["precision"], cfg["fill_holes"], depth_range(cfg), cfg["threads"],
-                              cfg["self_ensemble"])
+        upsampler = make_upsampler(cfg["model"], cfg["scale"], cfg["variant"], cfg["device"], cfg["backend"],
+                                   cfg["precision"], cfg["fill_holes"], depth_range(cfg), cfg["threads"],
+                                   cfg["self_ensemble"])
     except (ValueError, OSError) as err:
         name = "model" if cfg["model"] else "scale"
         raise ConfigError(f"parameter '{name}' ({cfg[name]!r}): {' '.join(str(err).split())}") from err
+    try:
+        upsampler.input_kind = cfg["input_kind"]
+    except ValueError as err:
+        raise ConfigError(f"parameter 'input_kind' ({cfg['input_kind']!r}): {err}") from err
+    return upsampler
 
 
 def main(args: list[str] | None = None) -> int:

@@ -11,6 +11,9 @@ from dsr_ros.ros.core import OUTPUT_ENCODINGS
 from dsr_ros.self_ensemble import SELF_ENSEMBLES
 
 RELIABILITIES = ("best_effort", "reliable")
+# How the LR depth was made, as a model trained with input kinds is told it (net/input_kind.py; the names are
+# train/degrade.py's): anti-aliased resize, point-sampled resize, decimation, a stereo or time-of-flight sensor.
+INPUT_KINDS = ("unknown", "bicubic", "bicubic_aliased", "nearest", "stereo", "tof")
 TRANSPORTS = ("raw", "compressedDepth")
 
 
@@ -73,6 +76,9 @@ PARAMS: tuple[ParamSpec, ...] = (
     ParamSpec("self_ensemble", int, 1, "Average the network over this many mirrored copies of each frame (1 off, "
               "2 left-right, 4 also up-down): lower RMSE at edges, not under decimated input; that many or more times the inference",
               SELF_ENSEMBLES),
+    ParamSpec("input_kind", str, "unknown", "How the input depth was made, for a model trained to be told (its card's "
+              "input_kinds): bicubic (anti-aliased resize), bicubic_aliased (point-sampled resize), nearest (decimation), "
+              "stereo, tof; unknown: the mixed network", INPUT_KINDS),
     ParamSpec("min_depth", float, 0.0, "Sensor range near end in metres: nearer readings are invalid (never clipped)",
               None, 0.0, 1000.0),
     ParamSpec("max_depth", float, 0.0, "Sensor range far end in metres: farther readings are invalid; 0: no limit",

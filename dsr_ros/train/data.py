@@ -13,6 +13,7 @@ import torch
 
 from dsr_ros.colour import pack_rgb, unit_rgb
 from dsr_ros.depth import LogDepth, encode_frame, upsample_mask
+from dsr_ros.net.input_kind import kind_planes
 from dsr_ros.train.colour_jitter import jitter_colour
 from dsr_ros.train.datasets import Sample
 from dsr_ros.train.datasets.sources import open_dataset
@@ -68,18 +69,23 @@ Item = tuple[np.ndarray, np.ndarray, np.ndarray, LogDepth]
 
 def _item(rgb: np.ndarray, depth: np.ndarray, scale: int, degradations: list[str], rng: np.random.Generator,
           skip_holes: bool = False, shadows: float = 0.0, mask: bool = False, guide: bool = False,
-          jitter: float = 0.0) -> Item:
+          jitter: float = 0.0, kinds: tuple[str, ...] = (), unknown: float = 0.0) -> Item:
     """(lr, hr, rgb C×H×W, range) of one HR crop under a degradation drawn from rng.
 
     With probability `shadows` the truth first loses its stereo occlusion shadows (`truth_shadows`).
+    With `kinds` the input is told its degradation as one-hot planes (all zero with probability `unknown`).
     `guide` appends the crop's colour image to the input, packed as the Upsampler packs it (`dsr_ros.colour`);
     with probability `jitter` that colour is photometrically jittered first (`colour_jitter`).
     """
     if shadows > 0 and rng.random() < shadows:
         depth = truth_shadows(depth, rng)
-    lr, hr, norm = make_pair(depth, scale, str(rng.choice(degradations)), rng, skip_holes, mask)
+    kind = str(rng.choice(degradations))
+    lr, hr, norm = make_pair(depth, scale, kind, rng, skip_holes, mask)
+    h, w = lr.shape[-2:]
+    if kinds:
+        told = kind if kind in kinds and (unknown == 0 or rng.random() >= unknown) else None  # no draw at 0: same crops
+        lr = np.concatenate([lr.reshape(-1, h, w), kind_planes(kinds, told, (h, w))])
     if guide:
-        h, w = lr.shape[-2:]
         colour = unit_rgb(rgb[: h * scale, : w * scale])
         if jitter > 0 and rng.random() < jitter:
             colour = jitter_colour(colour, rng)
@@ -101,13 +107,14 @@ def _stack(items: list[Item]) -> Batch:
 
 def synthetic_batch(seed: int, step: int, batch_size: int, patch: int, scale: int, degradations: list[str],
                     skip_holes: bool = False, shadows: float = 0.0, mask: bool = False, guide: bool = False,
-                    jitter: float = 0.0) -> Batch:
+                    jitter: float = 0.0, kinds: tuple[str, ...] = (), unknown: float = 0.0) -> Batch:
     """The reproducible batch number `step` of a run seeded with `seed`."""
     rng = np.random.default_rng([seed, step])
     items = []
     for _ in range(batch_size):
         scene = render_scene(rng, patch, patch)
-        items.append(_item(scene.rgb, scene.depth, scale, degradations, rng, skip_holes, shadows, mask, guide, jitter))
+        items.append(_item(scene.rgb, scene.depth, scale, degradations, rng, skip_holes, shadows, mask, guide, jitter,
+                           kinds, unknown))
     return _stack(items)
 
 
@@ -125,7 +132,7 @@ def random_crop(sample: Sample, patch: int, rng: np.random.Generator) -> tuple[n
 
 def dataset_batch(dataset: Dataset, seed: int, step: int, batch_size: int, patch: int, scale: int,
                   degradations: list[str], skip_holes: bool = False, shadows: float = 0.0, mask: bool = False,
-                  guide: bool = False, jitter: float = 0.0) -> Batch:
+                  guide: bool = False, jitter: float = 0.0, kinds: tuple[str, ...] = (), unknown: float = 0.0) -> Batch:
     """Batch `step` of crops from a real data set; sample, place, flip and degradation all come from (seed, step)."""
     rng = np.random.default_rng([seed, step])
     items = []
@@ -136,7 +143,7 @@ def dataset_batch(dataset: Dataset, seed: int, step: int, batch_size: int, patch
                 break
         else:
             raise ValueError(f"no {patch}x{patch} crop with {MIN_VALID:.0%} valid depth in {CROP_TRIES} tries")
-        items.append(_item(rgb, depth, scale, degradations, rng, skip_holes, shadows, mask, guide, jitter))
+        items.append(_item(rgb, depth, scale, degradations, rng, skip_holes, shadows, mask, guide, jitter, kinds, unknown))
     return _stack(items)
 
 
@@ -149,14 +156,15 @@ class BatchSource:
     dataset: Dataset | None = None
     mask: bool = False  # the network takes the validity mask as a second input channel
     guide: bool = False  # the network takes the packed colour image after the depth channels
+    kinds: tuple[str, ...] = ()  # the input kinds the network is told (model.input_kinds)
 
     def __call__(self, seed: int, step: int, batch_size: int) -> Batch:
         d = self.data
         if self.dataset is None:
             return synthetic_batch(seed, step, batch_size, d.patch, self.scale, d.degradations, d.skip_hole_targets,
-                                   d.truth_shadows, self.mask, self.guide, d.colour_jitter)
+                                   d.truth_shadows, self.mask, self.guide, d.colour_jitter, self.kinds, d.unknown_kind)
         return dataset_batch(self.dataset, seed, step, batch_size, d.patch, self.scale, d.degradations, d.skip_hole_targets,
-                             d.truth_shadows, self.mask, self.guide, d.colour_jitter)
+                             d.truth_shadows, self.mask, self.guide, d.colour_jitter, self.kinds, d.unknown_kind)
 
     @property
     def description(self) -> str:
@@ -176,14 +184,14 @@ class BatchSource:
 def batch_source(recipe: Recipe) -> BatchSource:
     """The batches `data.source` asks for (the training split of a real data set is opened here)."""
     d, m = recipe.data, recipe.model
-    guide = m.rgb_guide > 0
+    guide, kinds = m.rgb_guide > 0, tuple(m.input_kinds)
     if d.source == "synthetic":
-        return BatchSource(d, m.scale, mask=m.mask_input, guide=guide)
+        return BatchSource(d, m.scale, mask=m.mask_input, guide=guide, kinds=kinds)
     if d.source == "synthetic3d":
         return BatchSource(d, m.scale, open_pool(d.cache, d.scenes, d.scene_size, d.pool_seed, d.workers,
-                                                 thin_items=d.thin_items), m.mask_input, guide)
+                                                 thin_items=d.thin_items), m.mask_input, guide, kinds)
     try:
         dataset = open_dataset(d.source, d.path, "train", d.split or None)
     except (OSError, ValueError) as exc:
         raise RecipeError(f"data.path {d.path!r} (data.source {d.source!r}): {exc}") from None
-    return BatchSource(d, m.scale, dataset, m.mask_input, guide)
+    return BatchSource(d, m.scale, dataset, m.mask_input, guide, kinds)

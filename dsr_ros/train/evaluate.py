@@ -7,7 +7,8 @@ reported under each evaluation degradation, and all methods are scored on the sa
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -61,6 +62,19 @@ def model_output(upsampler: Upsampler, lr: np.ndarray, rgb: np.ndarray | None) -
     if rgb is None:
         raise ValueError("an RGB-guided model is evaluated on scenes with colour images (RGB-D samples)")
     return upsampler.upsample(lr.astype(np.float32), rgb=rgb)
+
+
+@contextmanager
+def told_kind(upsampler: Upsampler, kind: str, tell: bool = True) -> Iterator[None]:
+    """Within the block, a model trained to be told its input kind is told `kind` (unknown if it has no such
+    kind or `tell` is off); other models are left alone. The upsampler's own setting comes back after."""
+    before = upsampler.input_kind
+    if upsampler.model_card.input_kinds:
+        upsampler.input_kind = kind if tell and kind in upsampler.model_card.input_kinds else None
+    try:
+        yield
+    finally:
+        upsampler.input_kind = before
 
 
 EDGE_BAND_PX = 3  # pixels within this distance of a depth discontinuity are the edge band
@@ -141,10 +155,11 @@ class ErrorSums:
 
 def evaluate_detailed(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample],
                       degradations: tuple[str, ...] = EVAL_DEGRADATIONS, progress: bool = False,
-                      units: PaperUnits | None = None) -> dict[str, dict[str, dict[str, float]]]:
+                      units: PaperUnits | None = None, tell_kind: bool = True) -> dict[str, dict[str, dict[str, float]]]:
     """{degradation: {method: {rmse, mae, edge_rmse, smooth_rmse, off5[, rmse_<unit>]}}}, pixel-weighted over scenes.
 
     Every method is scored on the same pixels: valid in the ground truth and predicted by all methods.
+    A model trained to be told its input kind is told each degradation, or nothing without `tell_kind`.
     """
     from tqdm import tqdm
 
@@ -156,10 +171,12 @@ def evaluate_detailed(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample
         band, by_hole = edge_band(hr), beside_holes(hr, scale)
         for kind in degradations:
             lr = degrade(hr, scale, kind, np.random.default_rng(i))
+            with told_kind(upsampler, kind, tell_kind):
+                output = model_output(upsampler, lr, rgb)
             predictions = {
                 "bicubic": classical_upsample(lr, scale, cv2.INTER_CUBIC),
                 "bilinear": classical_upsample(lr, scale, cv2.INTER_LINEAR),
-                "model": model_output(upsampler, lr, rgb),
+                "model": output,
             }
             scored = np.isfinite(hr) & np.logical_and.reduce([np.isfinite(p) for p in predictions.values()])
             truth = np.where(scored, hr, np.nan)
@@ -179,9 +196,9 @@ def evaluate_detailed(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample
 
 
 def evaluate(upsampler: Upsampler, scenes: Iterable[np.ndarray | Sample], degradations: tuple[str, ...] = EVAL_DEGRADATIONS,
-             progress: bool = False, units: PaperUnits | None = None) -> dict[str, dict[str, float]]:
+             progress: bool = False, units: PaperUnits | None = None, tell_kind: bool = True) -> dict[str, dict[str, float]]:
     """{degradation: {method: RMSE mm}} over all scenes (pixel-weighted); with `units` also `<method>_<unit>`."""
-    return rmse_table(evaluate_detailed(upsampler, scenes, degradations, progress, units))
+    return rmse_table(evaluate_detailed(upsampler, scenes, degradations, progress, units, tell_kind))
 
 
 def rmse_table(detailed: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
@@ -199,7 +216,8 @@ def worst_scene(upsampler: Upsampler, scenes: list[np.ndarray | Sample], kind: s
     scale, worst = upsampler.scale, (-1.0, 0, None, None)
     for i, scene in enumerate(scenes):
         hr, rgb = _scene_arrays(scene, scale)
-        out = model_output(upsampler, degrade(hr, scale, kind, np.random.default_rng(i)), rgb)
+        with told_kind(upsampler, kind):
+            out = model_output(upsampler, degrade(hr, scale, kind, np.random.default_rng(i)), rgb)
         sq, n = squared_error(out, hr)
         if n and np.sqrt(sq / n) > worst[0]:
             worst = (float(np.sqrt(sq / n)), i, hr, out)

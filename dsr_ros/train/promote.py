@@ -3,7 +3,8 @@
 Recipes write to runs/; nothing overwrites models/ by itself. `promote` re-evaluates the file on
 the held-out synthetic set and on a validation folder under every evaluation degradation, refuses
 a model that does not beat bicubic under each of them, and writes the shipped file with both
-tables in its card (`metrics.promotion.heldout_synthetic` and `metrics.promotion.validation`).
+tables in its card (`metrics.promotion.heldout_synthetic` and `metrics.promotion.validation`). A model
+trained to be told its input kind is evaluated told and untold (`..._untold` tables) and must win both.
 """
 from __future__ import annotations
 
@@ -39,16 +40,25 @@ def promote(source: str | Path, validation_folder: str | Path, models_dir: str |
     model, card = load_model(source)
     upsampler = Upsampler.from_model(model, card, backend="torch")
     h = heldout_set or HELDOUT
-    heldout = evaluate_detailed(upsampler, heldout_scenes(h["scenes"], h["size"], h["seed"], h["generator"]),
-                                degradations, progress=progress)
+    heldout_frames = heldout_scenes(h["scenes"], h["size"], h["seed"], h["generator"])
     validation = Validation.from_folder(validation_folder, every=1)
-    validated = evaluate_detailed(upsampler, validation.scenes, degradations, progress=progress)
-    refused = _losses(heldout, "held-out synthetic") + _losses(validated, f"validation {validation_folder}")
+    refused, promotion, told_tables = [], {}, ({}, {})
+    # A model trained to be told its input kind must win both told and untold (the node's default, unknown).
+    for told in (True, False) if card.input_kinds else (True,):
+        suffix = "" if told else "_untold"
+        heldout = evaluate_detailed(upsampler, heldout_frames, degradations, progress=progress, tell_kind=told)
+        validated = evaluate_detailed(upsampler, validation.scenes, degradations, progress=progress, tell_kind=told)
+        refused += _losses(heldout, f"held-out synthetic{suffix.replace('_', ', ')}")
+        refused += _losses(validated, f"validation {validation_folder}{suffix.replace('_', ', ')}")
+        promotion[f"heldout_synthetic{suffix}"] = {"set": h, "table": _compact(heldout)}
+        promotion[f"validation{suffix}"] = {"set": str(validation_folder), "scenes": len(validation.scenes),
+                                            "table": _compact(validated)}
+        if told:
+            told_tables = (heldout, validated)
     if refused:
         raise PromotionRefused(f"{source} does not beat bicubic: " + "; ".join(refused))
-    card.metrics["promotion"] = {
-        "heldout_synthetic": {"set": h, "table": _compact(heldout)},
-        "validation": {"set": str(validation_folder), "scenes": len(validation.scenes), "table": _compact(validated)}}
+    card.metrics["promotion"] = promotion
+    heldout, validated = told_tables
     target = Path(models_dir or PACKAGE_DIR.parent / "models") / shipped_model_name(card.scale, card.variant)
     save_model(target, model, card)
     return target, heldout, validated

@@ -30,6 +30,8 @@ class ModelSection:
     cascade: int = 0  # stages chained to reach the scale (x16 as two x4: 2); 0 keeps the variant's value
     mask_input: bool = False  # give the network the LR validity mask as a second input channel
     rgb_guide: int = 0  # colour features of the registered HR RGB image fused at HR (net/guide.py); 0: depth only
+    # degradations the network can be told it is given (net/input_kind.py); each crop is told its own; empty: none
+    input_kinds: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -53,6 +55,7 @@ class DataSection:
     # share of crops whose truth loses its stereo occlusion shadows first, as stereo-derived ground truth has
     truth_shadows: float = 0.0
     colour_jitter: float = 0.0  # rgb_guide models: share of crops whose colour is jittered (train/colour_jitter.py)
+    unknown_kind: float = 0.0  # model.input_kinds: share of crops told nothing (all-zero planes: the "unknown" input)
 
 
 @dataclass
@@ -213,6 +216,7 @@ def validate(recipe: Recipe) -> None:
     if m.rgb_guide < 0 or (m.rgb_guide and m.cascade > 1):
         raise RecipeError(f"model.rgb_guide must be >= 0 colour features (0: depth only) on a single stage, got "
                           f"{m.rgb_guide} with cascade {m.cascade}")
+    _validate_kinds(recipe)
     bad = [k for k in d.degradations if k not in DEGRADATIONS]
     if bad or not d.degradations:
         raise RecipeError(f"data.degradations must be a non-empty subset of {list(DEGRADATIONS)}, got {d.degradations}")
@@ -256,6 +260,20 @@ def validate(recipe: Recipe) -> None:
     if t.lr_schedule not in ("cosine", "constant"):
         raise RecipeError(f"train.lr_schedule must be 'cosine' or 'constant', got {t.lr_schedule!r}")
     _validate_distill(recipe)
+
+
+def _validate_kinds(recipe: Recipe) -> None:
+    """model.input_kinds: distinct degradation names (a fine-tune may train some of them only), on one stage;
+    data.unknown_kind a probability that needs them."""
+    m, d = recipe.model, recipe.data
+    kinds = m.input_kinds
+    if len(set(kinds)) != len(kinds) or any(k not in DEGRADATIONS for k in kinds):
+        raise RecipeError(f"model.input_kinds must be distinct degradation names from {list(DEGRADATIONS)}, got {kinds}")
+    if kinds and m.cascade > 1:
+        raise RecipeError("model.input_kinds needs a single-stage network (model.cascade <= 1)")
+    if not 0.0 <= d.unknown_kind <= 1.0 or (d.unknown_kind and not kinds):
+        raise RecipeError(f"data.unknown_kind must be a probability in [0, 1] and needs model.input_kinds, got "
+                          f"{d.unknown_kind}")
 
 
 def _validate_distill(recipe: Recipe) -> None:

@@ -116,6 +116,8 @@ def build_model(recipe: Recipe) -> FeatureNet:
         overrides["mask_input"] = True
     if m.rgb_guide:
         overrides["rgb_guide"] = m.rgb_guide
+    if m.input_kinds:
+        overrides["input_kinds"] = tuple(m.input_kinds)
     return build_dsrnet(replace(config, **overrides) if overrides else config)
 
 
@@ -130,11 +132,12 @@ def _stage_source(model: FeatureNet, path: str, scale: int) -> dict[str, torch.T
 
 
 #: Modules a warm start may add to a file's network: they are built as identities or zeros.
-GROWN_PARTS = frozenset({"lr_body", "mask_conv", "guide"})
+GROWN_PARTS = frozenset({"lr_body", "mask_conv", "guide", "kind"})
 
 
 def warm_start(model: FeatureNet, path: str, scale: int) -> None:
-    """Start from a weight file's network; LR blocks, a mask conv or a colour guide it lacks stay as built (no effect).
+    """Start from a weight file's network; LR blocks, a mask conv, a colour guide or kind conditioning it lacks stay
+    as built (no effect).
 
     A network grown by LR blocks or given the validity mask as an input thus starts exactly where
     the file's network ended; a cascade (x16 as two x4 stages) starts from an x4 file in every stage.
