@@ -136,8 +136,8 @@ def _config(card: ModelCard) -> DSRNetConfig:
         if not all(isinstance(getattr(config, k), int) for k in ("scale", "features", "shallow", "units", "cascade",
                                                                    "rgb_guide")):
             raise TypeError("scale, features, shallow, units, cascade and rgb_guide must be integers")
-        if not isinstance(config.mask_input, bool):
-            raise TypeError("mask_input must be true or false")
+        if not isinstance(config.mask_input, bool) or not isinstance(config.kind_dense, bool):
+            raise TypeError("mask_input and kind_dense must be true or false")
         with torch.device("meta"):  # shapes only: nothing is allocated, whatever the card asks for
             build_dsrnet(config)
     except (TypeError, ValueError) as exc:

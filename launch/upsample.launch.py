@@ -21,6 +21,7 @@ PARAMETER_ARGUMENTS = {
     "precision": ("precision", "str"),
     "publish_points": ("publish_points", "bool"),
     "input_transport": ("input_transport", "str"),
+    "input_kind": ("input_kind", "str"),
 }
 # Node's relative topic → launch argument holding the topic to remap it to.
 REMAPPINGS = {
@@ -81,12 +82,15 @@ def generate_launch_description():
                               description="Output PointCloud2 topic (publish_points:=true)"),
         DeclareLaunchArgument("model", default_value="", description="Weight file; empty: params file / shipped"),
         DeclareLaunchArgument("scale", default_value="", description="2, 4, 8 or 16; empty: params file"),
-        DeclareLaunchArgument("variant", default_value="", description="lite or base; empty: params file"),
+        DeclareLaunchArgument("variant", default_value="", description="lite; empty: params file"),
         DeclareLaunchArgument("device", default_value="", description="auto, cpu, cuda or cuda:N; empty: params file"),
         DeclareLaunchArgument("backend", default_value="", description="auto, torch, tensorrt or onnxruntime"),
         DeclareLaunchArgument("precision", default_value="", description="fp32 or fp16; empty: params file"),
         DeclareLaunchArgument("publish_points", default_value="", description="true/false; empty: params file"),
         DeclareLaunchArgument("input_transport", default_value="",
                               description="raw or compressedDepth (subscribes <depth_image>/compressedDepth)"),
+        DeclareLaunchArgument("input_kind", default_value="",
+                              description="unknown, bicubic, bicubic_aliased, nearest, stereo or tof (models trained "
+                                          "with input kinds); empty: params file"),
     ]
     return LaunchDescription([*arguments, OpaqueFunction(function=_node)])

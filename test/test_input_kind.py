@@ -47,6 +47,27 @@ def test_a_new_kind_table_leaves_the_network_it_was_grown_from_unchanged(tmp_pat
             torch.testing.assert_close(grown(torch.cat([lr, _planes(kind, 2)], 1)), plain(lr))
 
 
+def test_dense_conditioning_modulates_every_lr_block_and_down_projection_and_also_starts_as_an_identity(tmp_path):
+    from dsr_ros.net.dsrnet import kind_places
+
+    config = DSRNetConfig(scale=4, lr_blocks=2, units=3, input_kinds=KINDS, kind_dense=True)
+    assert [name for name, _ in kind_places(config)] == ["first", "second", "lr0", "lr1", "features", "up0", "up1",
+                                                         "up2", "down0", "down1"]
+    assert [name for name, _ in kind_places(replace(config, kind_dense=False))] == ["first", "features", "up0", "up1",
+                                                                                   "up2"]
+    plain = build_dsrnet(replace(config, input_kinds=(), kind_dense=False, features=4, shallow=4)).eval()
+    path = save_model(tmp_path / "plain.safetensors", plain, card_for(plain))
+    dense = build_dsrnet(replace(config, features=4, shallow=4)).eval()
+    warm_start(dense, str(path), 4)
+    lr = torch.randn(1, 1, 6, 7) * 0.2
+    with torch.no_grad():
+        torch.testing.assert_close(dense(torch.cat([lr, _planes(2, h=6, w=7)], 1)), plain(lr))
+        dense.kind.table.weight.normal_(0.0, 0.5)
+        assert (dense(torch.cat([lr, _planes(2, h=6, w=7)], 1)) - plain(lr)).abs().max() > 1e-3
+    with pytest.raises(RecipeError, match="kind_dense"):
+        recipe_from_dict({"model": {"kind_dense": True}})
+
+
 def test_each_told_kind_changes_the_output_and_depth_stays_scale_equivariant():
     net = _net(mask=True)
     lr, mask = torch.randn(1, 1, 8, 10) * 0.2, torch.ones(1, 1, 8, 10)

@@ -118,7 +118,7 @@ def test_old_cards_have_no_mask_and_a_crafted_one_must_say_true_or_false(tmp_pat
     bad = card_for(_net())
     bad.config["mask_input"] = "yes"
     save_model(tmp_path / "bad.safetensors", _net(), bad)
-    with pytest.raises(WeightsError, match="mask_input must be true or false"):
+    with pytest.raises(WeightsError, match="mask_input and kind_dense must be true or false"):
         load_model(tmp_path / "bad.safetensors")
     assert replace(DSRNetConfig(scale=2), mask_input=True).in_channels == 2
 

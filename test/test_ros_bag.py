@@ -208,3 +208,32 @@ def test_compressed_depth_topic_as_robots_record_it(tmp_path, core):
     images = result["/camera/depth_upsampled/image_raw"]
     assert [(m.width, m.height, m.encoding) for _, m in images] == [(24, 18, "16UC1")] * 2
     assert len(result["/camera/depth_upsampled/camera_info"]) == 2  # paired through the sibling camera_info
+
+
+def test_cli_input_kind_reaches_the_bags_upsampler(tmp_path):
+    import torch
+
+    from dsr_ros.upsampler import Upsampler
+
+    src, weights = tmp_path / "in", tmp_path / "kinds.safetensors"
+    write_bag(src, StoragePlugin.SQLITE3)
+    torch.manual_seed(0)
+    model = DSRNet(DSRNetConfig(scale=2, features=4, shallow=4, units=1, input_kinds=("bicubic", "tof")))
+    with torch.no_grad():
+        model.kind.table.weight.normal_(0.0, 0.5)
+    save_model(weights, model, card_for(model))
+    parser = argparse.ArgumentParser(prog="dsr")
+    bag_cli.register(parser.add_subparsers(dest="command", required=True))
+    frames = {}
+    for kind in ("tof", "unknown"):
+        args = parser.parse_args(["bag", str(src), str(tmp_path / kind), "--depth-topic", DEPTH, "--model", str(weights),
+                                  "--input-kind", kind, "--quiet", "--backend", "torch"])
+        assert args.func(args) == 0
+        first = read_all(tmp_path / kind)["/camera/depth_upsampled/image_raw"][0][1]  # frame 0: scene_mm(12, 9)
+        frames[kind] = image_to_array(first).astype(int)
+    expected = Upsampler.from_file(weights, backend="torch", input_kind="tof").upsample(scene_mm(12, 9))
+    assert np.abs(frames["tof"] - expected).max() <= 1
+    assert np.abs(frames["tof"] - frames["unknown"]).max() > 5
+    args = parser.parse_args(["bag", str(src), str(tmp_path / "x"), "--depth-topic", DEPTH, "--input-kind", "stereo"])
+    with pytest.raises(CliError, match="input_kind"):
+        args.func(args)  # the shipped model is not told its input kind

@@ -56,6 +56,7 @@ class DSRNetConfig:
     mask_input: bool = False  # a second input channel: 1 where the LR pixel was measured, 0 where it was filled
     rgb_guide: int = 0  # colour features of a registered HR RGB image fused at HR (net/guide.py); 0: depth only
     input_kinds: tuple[str, ...] = ()  # the input kinds it can be told (net/input_kind.py); empty: not conditioned
+    kind_dense: bool = False  # input kinds also modulate every LR block's and down-projection's output
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_kinds", tuple(self.input_kinds) if isinstance(self.input_kinds, list)
@@ -122,6 +123,15 @@ class FeatureNet(nn.Module):
         raise NotImplementedError
 
 
+def kind_places(config: DSRNetConfig) -> list[tuple[str, int]]:
+    """(place, channels) the input kind modulates: the first conv, the LR features and each unit's HR features;
+    with `kind_dense` also the second conv, every LR block and every down-projection."""
+    f, s = config.features, config.shallow
+    dense = [("second", s), *((f"lr{i}", s) for i in range(config.lr_blocks))] if config.kind_dense else []
+    downs = [(f"down{i}", f) for i in range(config.units - 1)] if config.kind_dense else []
+    return [("first", s), *dense, ("features", f), *((f"up{i}", f) for i in range(config.units)), *downs]
+
+
 class DSRNet(FeatureNet):
     """LR log depth (N×1×h×w) → HR log depth (N×1×sh×sw), a residual over bicubic.
 
@@ -162,7 +172,8 @@ class DSRNet(FeatureNet):
         self.reconstruct = conv(f * config.units, 1, act=False)
         self.guide = GuideFusion(f, config.rgb_guide, config.scale) if config.rgb_guide else None
         kinds = len(config.input_kinds)
-        self.kind = KindModulation(kinds, [config.shallow, f] + [f] * config.units) if kinds else None
+        self._kind_places = kind_places(config)
+        self.kind = KindModulation(kinds, [width for _, width in self._kind_places]) if kinds else None
         self._kind_channels = slice(1 + int(config.mask_input), 1 + int(config.mask_input) + kinds)
 
     @property
@@ -175,19 +186,22 @@ class DSRNet(FeatureNet):
     def _run(self, lr: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         first, act, second, to_features = self.shallow  # no Sequential slice built per frame
         depth = lr if self.config.in_channels == 1 else lr[:, :1]
-        # One (scale, shift) per place: first conv, LR features, each unit's HR features; None: not conditioned.
-        pairs = self.kind(lr[:, self._kind_channels, 0, 0]) if self.kind is not None else [None] * (2 + len(self.ups))
+        # One (scale, shift) per place of kind_places; none when the network is not conditioned.
+        pairs = dict(zip((name for name, _ in self._kind_places), self.kind(lr[:, self._kind_channels, 0, 0]))) \
+            if self.kind is not None else {}
         x = first(depth)
         if self.mask_conv is not None:
             x = x + self.mask_conv(lr[:, 1:2])
-        x = modulate(x, pairs[0])
-        x = modulate(to_features(self.lr_body(second(act(x)))), pairs[1])
+        x = modulate(second(act(modulate(x, pairs.get("first")))), pairs.get("second"))
+        for i, block in enumerate(self.lr_body):
+            x = modulate(block(x), pairs.get(f"lr{i}"))
+        x = modulate(to_features(x), pairs.get("features"))
         features: list[torch.Tensor] = []
         for i, up in enumerate(self.ups):
-            hr = modulate(up(x), pairs[2 + i])
+            hr = modulate(up(x), pairs.get(f"up{i}"))
             features.append(hr)
             if i < len(self.downs):
-                x = self.downs[i](hr)
+                x = modulate(self.downs[i](hr), pairs.get(f"down{i}"))
         base = F.interpolate(depth, scale_factor=self.scale, mode="bicubic", align_corners=False)
         depth = base + self.reconstruct(torch.cat(features, dim=1))
         if self.guide is not None:

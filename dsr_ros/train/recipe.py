@@ -32,6 +32,7 @@ class ModelSection:
     rgb_guide: int = 0  # colour features of the registered HR RGB image fused at HR (net/guide.py); 0: depth only
     # degradations the network can be told it is given (net/input_kind.py); each crop is told its own; empty: none
     input_kinds: list[str] = field(default_factory=list)
+    kind_dense: bool = False  # input kinds also modulate every LR block's and down-projection's output
 
 
 @dataclass
@@ -271,6 +272,8 @@ def _validate_kinds(recipe: Recipe) -> None:
         raise RecipeError(f"model.input_kinds must be distinct degradation names from {list(DEGRADATIONS)}, got {kinds}")
     if kinds and m.cascade > 1:
         raise RecipeError("model.input_kinds needs a single-stage network (model.cascade <= 1)")
+    if m.kind_dense and not kinds:
+        raise RecipeError("model.kind_dense modulates by the input kind: it needs model.input_kinds")
     if not 0.0 <= d.unknown_kind <= 1.0 or (d.unknown_kind and not kinds):
         raise RecipeError(f"data.unknown_kind must be a probability in [0, 1] and needs model.input_kinds, got "
                           f"{d.unknown_kind}")

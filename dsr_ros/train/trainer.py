@@ -118,6 +118,8 @@ def build_model(recipe: Recipe) -> FeatureNet:
         overrides["rgb_guide"] = m.rgb_guide
     if m.input_kinds:
         overrides["input_kinds"] = tuple(m.input_kinds)
+    if m.kind_dense:
+        overrides["kind_dense"] = True
     return build_dsrnet(replace(config, **overrides) if overrides else config)
 
 
