@@ -49,3 +49,31 @@ def test_the_shipped_model_promotes_with_both_tables(tmp_path, folder):
     assert card.metrics["promotion"]["heldout_synthetic"]["table"]["stereo"]["model"]["rmse"] == pytest.approx(
         heldout["stereo"]["model"]["rmse"], abs=1e-3)
     assert all(rows["model"]["rmse"] < rows["bicubic"]["rmse"] for rows in validated.values())
+
+
+def _shipped_x4_told(kinds: tuple[str, ...]) -> torch.nn.Module:
+    """The shipped x4 grown by an input-kind table (new: it tells the network nothing yet)."""
+    from dataclasses import replace
+
+    from dsr_ros.net import build_dsrnet
+    from dsr_ros.weights import load_model
+
+    shipped, _ = load_model(shipped_model_path(4))
+    net = build_dsrnet(replace(shipped.config, input_kinds=kinds)).eval()
+    net.load_state_dict(shipped.state_dict(), strict=False)
+    return net
+
+
+def test_a_model_told_its_input_kind_must_win_told_and_untold(tmp_path, folder):
+    net = _shipped_x4_told(("bicubic", "stereo"))
+    path = save_model(tmp_path / "told.safetensors", net, card_for(net))
+    target, heldout, _ = promote(path, folder, tmp_path / "models", SMALL, ("bicubic", "stereo"), progress=False)
+    promotion = read_card(target).metrics["promotion"]
+    assert set(promotion) == {"heldout_synthetic", "validation", "heldout_synthetic_untold", "validation_untold"}
+    assert promotion["heldout_synthetic"]["table"]["stereo"]["model"]["rmse"] == pytest.approx(
+        heldout["stereo"]["model"]["rmse"], abs=1e-3)
+    with torch.no_grad():
+        net.kind.table.weight[:, 1] = 2.0  # told "stereo", every feature is pushed far off
+    broken = save_model(tmp_path / "broken.safetensors", net, card_for(net))
+    with pytest.raises(PromotionRefused, match=r"held-out synthetic stereo: DSRNet"):
+        promote(broken, folder, tmp_path / "other", SMALL, ("bicubic", "stereo"), progress=False)

@@ -24,8 +24,13 @@ def run(args: argparse.Namespace) -> int:
         target, heldout, validated = promote(args.weights, args.validate_on, args.models_dir)
     except (PromotionRefused, WeightsError, OSError, ValueError) as exc:
         raise CliError(str(exc)) from None
-    scale = read_card(target).scale
-    print("held-out synthetic set:\n" + format_breakdown(heldout, scale))
-    print(f"\nvalidation ({args.validate_on}):\n" + format_breakdown(validated, scale))
+    card = read_card(target)
+    scale, told = card.scale, " (told each degradation as its input kind)" if card.input_kinds else ""
+    print(f"held-out synthetic set{told}:\n" + format_breakdown(heldout, scale))
+    print(f"\nvalidation ({args.validate_on}){told}:\n" + format_breakdown(validated, scale))
+    if card.input_kinds:
+        promotion = card.metrics["promotion"]
+        print("\nheld-out synthetic set, untold:\n" + format_breakdown(promotion["heldout_synthetic_untold"]["table"], scale))
+        print(f"\nvalidation ({args.validate_on}), untold:\n" + format_breakdown(promotion["validation_untold"]["table"], scale))
     print(f"promoted {args.weights} -> {target}")
     return 0
