@@ -227,10 +227,40 @@ def test_self_ensemble_parameter_serves_the_upsamplers_mirrored_average(workspac
         assert process.stop(signal.SIGINT) == 0, process.output()
 
 
+def test_input_kind_parameter_tells_the_model_how_its_input_was_made(workspace, tmp_path):
+    import torch
+
+    from dsr_ros.net import DSRNet, DSRNetConfig
+    from dsr_ros.upsampler import Upsampler
+    from dsr_ros.weights import card_for, save_model
+
+    torch.manual_seed(0)
+    net = DSRNet(DSRNetConfig(scale=2, features=4, shallow=4, units=1, input_kinds=("stereo", "tof")))
+    with torch.no_grad():
+        net.kind.table.weight.normal_(0.0, 0.5)  # told "tof", the output moves
+    path = save_model(tmp_path / "kinds.safetensors", net, card_for(net))
+    depth = scene()
+    expected = Upsampler.from_file(path, backend="torch", input_kind="tof").upsample(depth).astype(int)
+    untold = Upsampler.from_file(path, backend="torch").upsample(depth).astype(int)
+    assert np.abs(expected - untold).max() > 20
+    process = workspace.start("/told", model=str(path), backend="torch", input_kind="tof")
+    process.wait_ready()
+    live = LivePeer("/told")
+    try:
+        live.wait_for_node()
+        out = output_for(live, send(live, depth))
+        served = np.frombuffer(bytes(out.data), np.dtype("<u2")).reshape(2 * H, 2 * W).astype(int)
+        assert np.abs(served - expected).max() <= 1
+    finally:
+        live.close()
+        assert process.stop(signal.SIGINT) == 0, process.output()
+
+
 @pytest.mark.parametrize("params, name", [
     ({"scale": 3}, "scale"),
     ({"backend": "nope"}, "backend"),
     ({"self_ensemble": 3}, "self_ensemble"),
+    ({"input_kind": "sonar"}, "input_kind"),
     ({"model": "__NOT_WEIGHTS__"}, "model"),
 ])
 def test_bad_configuration_exits_2_with_one_line_naming_the_parameter(workspace, tmp_path, params, name):

@@ -30,7 +30,8 @@ def test_shipped_model_card_is_complete(scale):
     curve = training["validation"]["curve"]
     assert len(curve) >= 2 and curve[-1]["step"] == training["steps"]
     promotion = card.metrics["promotion"]
-    for where in ("heldout_synthetic", "validation"):
+    told = ("", "_untold") if card.input_kinds else ("",)  # a model told its input kind won told and untold
+    for where in (f"{place}{mode}" for place in ("heldout_synthetic", "validation") for mode in told):
         table = promotion[where]["table"]
         assert set(table) == set(EVAL_DEGRADATIONS)
         for kind, rows in table.items():
@@ -41,9 +42,10 @@ def test_shipped_model_card_is_complete(scale):
 @pytest.mark.parametrize("scale", SCALES)
 def test_shipped_model_beats_bicubic_under_every_degradation(scale):
     up = Upsampler.from_pretrained(scale=scale, backend="torch")
-    table = evaluate(up, heldout_scenes(3, 128 if scale < 16 else 256, seed=1_000_000))
-    for kind, row in table.items():
-        assert row["model"] < row["bicubic"], f"x{scale} {kind}: {row}"
+    scenes = heldout_scenes(3, 128 if scale < 16 else 256, seed=1_000_000)
+    for tell in (True, False) if up.model_card.input_kinds else (True,):  # told each degradation, and untold
+        for kind, row in evaluate(up, scenes, tell_kind=tell).items():
+            assert row["model"] < row["bicubic"], f"x{scale} {kind} (told: {tell}): {row}"
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -66,8 +68,10 @@ def test_far_pixel_leaves_the_shipped_output_unchanged(scale):
     lr = degrade(scene3d_for_seed(1_000_060, 40 * scale, 40 * scale).depth, scale, "bicubic_aliased")
     far = lr.copy()
     far[0, 0] = 9.0
-    diff_mm = np.abs(up.upsample(far) - up.upsample(lr))[16 * scale :, 16 * scale :] * 1000
-    assert np.nanpercentile(diff_mm, 99) <= 1.0
+    for kind in (None, *up.model_card.input_kinds):  # the kind planes never see depth
+        up.input_kind = kind
+        diff_mm = np.abs(up.upsample(far) - up.upsample(lr))[16 * scale :, 16 * scale :] * 1000
+        assert np.nanpercentile(diff_mm, 99) <= 1.0, f"x{scale} told {kind}"
 
 
 def test_demo_writes_picture_and_table(tmp_path, capsys):
