@@ -185,13 +185,15 @@ class DSRNet(FeatureNet):
 
     def _run(self, lr: torch.Tensor, with_boundary: bool, boundary_grad: bool = True) -> DSRNetOutput:
         first, act, second, to_features = self.shallow  # no Sequential slice built per frame
-        depth = lr if self.config.in_channels == 1 else lr[:, :1]
+        # A channel of a channels-last input is strided; as its own dense tensor every layer after it stays on the
+        # fast channels-last path (without the copy, 1.3x the CPU latency; BENCHMARKS.md, "Input kinds").
+        depth = lr if self.config.in_channels == 1 else lr[:, :1].contiguous()
         # One (scale, shift) per place of kind_places; none when the network is not conditioned.
         pairs = dict(zip((name for name, _ in self._kind_places), self.kind(lr[:, self._kind_channels, 0, 0]))) \
             if self.kind is not None else {}
         x = first(depth)
         if self.mask_conv is not None:
-            x = x + self.mask_conv(lr[:, 1:2])
+            x = x + self.mask_conv(lr[:, 1:2].contiguous())
         x = modulate(second(act(modulate(x, pairs.get("first")))), pairs.get("second"))
         for i, block in enumerate(self.lr_body):
             x = modulate(block(x), pairs.get(f"lr{i}"))

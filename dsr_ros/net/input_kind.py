@@ -57,8 +57,11 @@ class KindModulation(nn.Module):
 
 
 def modulate(x: torch.Tensor, pair: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
-    """x·(1 + scale) + shift, or x itself when the network is not conditioned."""
+    """x·(1 + scale) + shift, or x itself when the network is not conditioned.
+
+    One fused addcmul: on a CPU, separate multiply and add cost 4x as much on full-resolution features (BENCHMARKS.md).
+    """
     if pair is None:
         return x
     scale, shift = pair
-    return x * (1.0 + scale) + shift
+    return torch.addcmul(shift, x, 1.0 + scale)
