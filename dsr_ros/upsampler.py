@@ -75,6 +75,11 @@ class Upsampler:
         return cls.from_file(path, device=device, backend=backend, precision=precision, expected_scale=scale, **kwargs)
 
     @property
+    def input_kinds(self) -> tuple[str, ...]:
+        """The input kinds the model can be told (its card's); empty for a model that is not told."""
+        return self.model_card.input_kinds
+
+    @property
     def input_kind(self) -> str | None:
         """How the LR depth was made, as the model was trained to be told (net/input_kind.py); None: unknown."""
         return self._input_kind

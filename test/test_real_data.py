@@ -235,6 +235,7 @@ class _BicubicWithBlindSpot:
 
     scale = 2
     rgb_guided = False  # depth only, as the Upsampler it stands in for says
+    input_kinds = ()  # and never told its input kind
 
     def upsample(self, lr):
         out = classical_upsample(lr, 2, cv2.INTER_CUBIC)

@@ -68,9 +68,11 @@ def model_output(upsampler: Upsampler, lr: np.ndarray, rgb: np.ndarray | None) -
 def told_kind(upsampler: Upsampler, kind: str, tell: bool = True) -> Iterator[None]:
     """Within the block, a model trained to be told its input kind is told `kind` (unknown if it has no such
     kind or `tell` is off); other models are left alone. The upsampler's own setting comes back after."""
+    if not upsampler.input_kinds:
+        yield
+        return
     before = upsampler.input_kind
-    if upsampler.model_card.input_kinds:
-        upsampler.input_kind = kind if tell and kind in upsampler.model_card.input_kinds else None
+    upsampler.input_kind = kind if tell and kind in upsampler.input_kinds else None
     try:
         yield
     finally:
