@@ -206,6 +206,20 @@ def test_dynamic_parameter_changes_and_read_only_is_refused(peer):
     assert not bad.successful and "output_encoding" in bad.reason
 
 
+def served_once(workspace, namespace: str, depth: np.ndarray, **params) -> np.ndarray:
+    """Start a ×2 node with `params`, send it one 16UC1 frame, return what it publishes (mm, int); it must exit 0."""
+    process = workspace.start(namespace, **params)
+    process.wait_ready()
+    live = LivePeer(namespace)
+    try:
+        live.wait_for_node()
+        out = output_for(live, send(live, depth))
+        return np.frombuffer(bytes(out.data), np.dtype("<u2")).reshape(2 * H, 2 * W).astype(int)
+    finally:
+        live.close()
+        assert process.stop(signal.SIGINT) == 0, process.output()
+
+
 def test_self_ensemble_parameter_serves_the_upsamplers_mirrored_average(workspace):
     from dsr_ros.upsampler import Upsampler
 
@@ -214,17 +228,8 @@ def test_self_ensemble_parameter_serves_the_upsamplers_mirrored_average(workspac
     expected = Upsampler.from_pretrained(2, backend="torch", self_ensemble=2).upsample(depth).astype(int)
     alone = Upsampler.from_pretrained(2, backend="torch").upsample(depth).astype(int)
     assert np.abs(expected - alone).max() > 100 and (np.abs(expected - alone) > 5).sum() > 100
-    process = workspace.start("/ensemble", scale=2, backend="torch", self_ensemble=2)
-    process.wait_ready()
-    live = LivePeer("/ensemble")
-    try:
-        live.wait_for_node()
-        out = output_for(live, send(live, depth))
-        served = np.frombuffer(bytes(out.data), np.dtype("<u2")).reshape(2 * H, 2 * W).astype(int)
-        assert np.abs(served - expected).max() <= 1  # thread counts may round a millimetre differently
-    finally:
-        live.close()
-        assert process.stop(signal.SIGINT) == 0, process.output()
+    served = served_once(workspace, "/ensemble", depth, scale=2, backend="torch", self_ensemble=2)
+    assert np.abs(served - expected).max() <= 1  # thread counts may round a millimetre differently
 
 
 def test_input_kind_parameter_tells_the_model_how_its_input_was_made(workspace, tmp_path):
@@ -243,17 +248,8 @@ def test_input_kind_parameter_tells_the_model_how_its_input_was_made(workspace, 
     expected = Upsampler.from_file(path, backend="torch", input_kind="tof").upsample(depth).astype(int)
     untold = Upsampler.from_file(path, backend="torch").upsample(depth).astype(int)
     assert np.abs(expected - untold).max() > 20
-    process = workspace.start("/told", model=str(path), backend="torch", input_kind="tof")
-    process.wait_ready()
-    live = LivePeer("/told")
-    try:
-        live.wait_for_node()
-        out = output_for(live, send(live, depth))
-        served = np.frombuffer(bytes(out.data), np.dtype("<u2")).reshape(2 * H, 2 * W).astype(int)
-        assert np.abs(served - expected).max() <= 1
-    finally:
-        live.close()
-        assert process.stop(signal.SIGINT) == 0, process.output()
+    served = served_once(workspace, "/told", depth, model=str(path), backend="torch", input_kind="tof")
+    assert np.abs(served - expected).max() <= 1
 
 
 @pytest.mark.parametrize("params, name", [
