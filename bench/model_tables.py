@@ -12,7 +12,7 @@ from dsr_ros.weights import read_card, shipped_models
 
 
 def main() -> None:
-    cards = sorted((read_card(p) for p in shipped_models()), key=lambda c: c.scale)
+    cards = sorted((read_card(p) for p in shipped_models()), key=lambda c: (c.scale, c.specialist_kind))
     for where, title in (("validation", "validation folder"), ("heldout_synthetic", "held-out synthetic v2 set")):
         print(f"\n{title}: RMSE in mm (DSRNet ÷ bicubic)\n")
         print("| scale | degradation | bicubic | bilinear | DSRNet | ÷ bicubic | edge band: bicubic / DSRNet "
@@ -22,7 +22,8 @@ def main() -> None:
             table = card.metrics["promotion"][where]["table"]
             for kind, rows in table.items():
                 b, li, m = rows["bicubic"], rows["bilinear"], rows["model"]
-                print(f"| x{card.scale} | {kind} | {b['rmse']:.1f} | {li['rmse']:.1f} | {m['rmse']:.1f} | "
+                label = f"x{card.scale}" + (" specialist" if card.specialist_kind else "")
+                print(f"| {label} | {kind} | {b['rmse']:.1f} | {li['rmse']:.1f} | {m['rmse']:.1f} | "
                       f"{m['rmse'] / b['rmse']:.2f} | {b['edge_rmse']:.1f} / {m['edge_rmse']:.1f} | "
                       f"{b['smooth_rmse']:.1f} / {m['smooth_rmse']:.1f} |")
     print("\nvalidation curves (DSRNet RMSE in mm, anti-aliased / point-sampled; bicubic at the end):\n")
@@ -30,7 +31,8 @@ def main() -> None:
         curve = card.training["validation"]["curve"]
         points = ", ".join(f"{r['step']}: {r['bicubic']:.1f} / {r['bicubic_aliased']:.1f}" for r in curve)
         last = curve[-1]
-        print(f"- x{card.scale} ({card.training['steps']} steps, {card.training['wall_seconds'] / 60:.0f} min): {points} "
+        name = f"x{card.scale}" + (f" {card.specialist_kind} specialist" if card.specialist_kind else "")
+        print(f"- {name} ({card.training['steps']} steps, {card.training['wall_seconds'] / 60:.0f} min): {points} "
               f"(bicubic {last['bicubic bicubic']:.1f} / {last['bicubic bicubic_aliased']:.1f})")
 
 

@@ -6,7 +6,9 @@ object the training data uses for its targets. It speaks numpy only; the engine 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -20,11 +22,18 @@ from dsr_ros.net.guide import guide_channels
 from dsr_ros.net.input_kind import UNKNOWN_KIND, kind_planes
 from dsr_ros.profiling import StageTimer
 from dsr_ros.self_ensemble import check_copies, merged_output, mirrored_batch
-from dsr_ros.weights import ModelCard, card_for, load_model, shipped_model_path
+from dsr_ros.weights import ModelCard, card_for, load_model, shipped_model_path, shipped_specialists
+
+#: Builds a specialist's engine and card when it is first told its kind (weights loaded, engine compiled).
+SpecialistLoader = Callable[[], tuple[InferenceEngine, ModelCard]]
 
 
 class Upsampler:
-    """Super-resolves depth frames by the model's scale, keeping units and invalid pixels."""
+    """Super-resolves depth frames by the model's scale, keeping units and invalid pixels.
+
+    Told an input kind for which it holds a specialist (a network trained on that kind alone), it runs the
+    specialist instead of the general network; `engine` and `model_card` are always those of the network in use.
+    """
 
     def __init__(
         self,
@@ -34,6 +43,7 @@ class Upsampler:
         depth_range: tuple[float, float] | None = None,
         self_ensemble: int = 1,
         input_kind: str | None = None,
+        specialists: Mapping[str, SpecialistLoader] | None = None,
     ) -> None:
         if depth_range is not None and not (0 <= depth_range[0] < depth_range[1]):
             raise ValueError(f"depth_range must be (near, far) metres with 0 <= near < far, got {depth_range}")
@@ -42,6 +52,9 @@ class Upsampler:
             raise ValueError("self_ensemble mirrors the depth input only: an RGB-guided model runs with 1 copy")
         self.engine = engine
         self.model_card = model_card
+        self._general = (engine, model_card)
+        self._specialists = dict(specialists or {})
+        self._loaded: dict[str, tuple[InferenceEngine, ModelCard]] = {}
         self.fill_holes = fill_holes
         self.depth_range = depth_range
         self.self_ensemble = self_ensemble  # mirrored copies averaged per frame (self_ensemble.py)
@@ -70,14 +83,23 @@ class Upsampler:
     @classmethod
     def from_pretrained(cls, scale: int = 4, device: str = "cpu", variant: str | None = None, backend: str = "auto",
                         precision: str = "fp32", **kwargs) -> Upsampler:
-        """Load the shipped model for a scale (variant `lite` unless named)."""
+        """Load the shipped model for a scale (variant `lite` unless named), with its shipped specialists (each
+        loaded only when told its kind)."""
         path = shipped_model_path(scale, variant)
-        return cls.from_file(path, device=device, backend=backend, precision=precision, expected_scale=scale, **kwargs)
+        options = {"device": device, "backend": backend, "precision": precision, "expected_scale": scale}
+        specialists = {kind: partial(_load_specialist, file, kind, options)
+                       for kind, file in shipped_specialists(scale, variant).items()}
+        return cls.from_file(path, specialists=specialists, **options, **kwargs)
 
     @property
     def input_kinds(self) -> tuple[str, ...]:
-        """The input kinds the model can be told (its card's); empty for a model that is not told."""
-        return self.model_card.input_kinds
+        """The input kinds the upsampler can be told: its general card's and its specialists'; empty: none."""
+        return tuple(dict.fromkeys((*self._general[1].input_kinds, *self._specialists)))
+
+    @property
+    def specialist_kinds(self) -> tuple[str, ...]:
+        """The input kinds for which a specialist network runs instead of the general one."""
+        return tuple(self._specialists)
 
     @property
     def input_kind(self) -> str | None:
@@ -86,13 +108,30 @@ class Upsampler:
 
     @input_kind.setter
     def input_kind(self, kind: str | None) -> None:
-        """A kind from the card's `input_kinds`, or None / "unknown" (all-zero planes); a ValueError naming them otherwise."""
-        kinds = self.model_card.input_kinds
+        """A kind from `input_kinds`, or None / "unknown" (all-zero planes); a ValueError naming them otherwise.
+
+        A kind with a specialist switches to that network (loaded on first use); any other switches back.
+        """
+        kinds = self.input_kinds
         kind = None if kind == UNKNOWN_KIND else kind
         if kind is not None and kind not in kinds:
             told = f"one of {list(kinds)} or unknown" if kinds else "unknown: this model is not told its input kind"
             raise ValueError(f"input_kind must be {told}, got {kind!r}")
+        self.engine, self.model_card = self._specialist(kind) if kind in self._specialists else self._general
         self._input_kind = kind
+
+    def _specialist(self, kind: str) -> tuple[InferenceEngine, ModelCard]:
+        """The engine and card of the specialist for `kind`, loaded once; fails if it cannot stand in for the general."""
+        if kind not in self._loaded:
+            engine, card = self._specialists[kind]()
+            general = self._general[1]
+            if card.scale != general.scale or card.specialist_kind != kind:
+                raise ValueError(f"the specialist for {kind!r} is a x{card.scale} one for {card.specialist_kind!r}, "
+                                 f"not x{general.scale} for {kind!r}")
+            if self.self_ensemble > 1 and card.rgb_guided:
+                raise ValueError("self_ensemble mirrors the depth input only: an RGB-guided model runs with 1 copy")
+            self._loaded[kind] = engine, card
+        return self._loaded[kind]
 
     @property
     def rgb_guided(self) -> bool:
@@ -231,3 +270,9 @@ class Upsampler:
             else:
                 out[i] = log_ratio
         return out
+
+
+def _load_specialist(path: Path, kind: str, options: dict) -> tuple[InferenceEngine, ModelCard]:
+    """A shipped specialist's engine and card, built with the general model's device, back end and precision."""
+    upsampler = Upsampler.from_file(path, **options)
+    return upsampler.engine, upsampler.model_card

@@ -41,6 +41,8 @@ class ModelCard:
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     commit: str = "unknown"
+    #: The one input kind it was trained on (a specialist, loaded when the node is told that kind); "": a mix.
+    specialist_kind: str = ""
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     @property
@@ -222,6 +224,29 @@ def shipped_models() -> list[Path]:
 
 def shipped_model_name(scale: int, variant: str = DEFAULT_VARIANT) -> str:
     return f"dsrnet_{variant}_x{scale}.safetensors"
+
+
+def specialist_model_name(scale: int, kind: str, variant: str = DEFAULT_VARIANT) -> str:
+    """A specialist's file name: the general model's with the input kind before the extension."""
+    return f"dsrnet_{variant}_x{scale}.{kind}.safetensors"
+
+
+def shipped_specialists(scale: int, variant: str | None = None) -> dict[str, Path]:
+    """{input kind: file} of the shipped specialists for a scale and variant (none: {}).
+
+    A file's card must name the kind its file name does: a renamed file cannot serve another kind.
+    """
+    prefix, suffix = f"dsrnet_{variant or DEFAULT_VARIANT}_x{scale}.", ".safetensors"
+    found: dict[str, Path] = {}
+    for path in shipped_models():
+        kind = path.name[len(prefix) : -len(suffix)] if path.name.startswith(prefix) else ""
+        if kind:
+            card = read_card(path)
+            if card.specialist_kind != kind or card.scale != scale:
+                raise WeightsError(f"{path}: its card is a x{card.scale} specialist for {card.specialist_kind!r}, "
+                                   f"not the x{scale} one for {kind!r} its name says")
+            found[kind] = path
+    return found
 
 
 def shipped_model_path(scale: int, variant: str | None = None) -> Path:

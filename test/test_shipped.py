@@ -11,7 +11,7 @@ from dsr_ros.train.degrade import EVAL_DEGRADATIONS, degrade
 from dsr_ros.train.evaluate import classical_upsample, evaluate, heldout_scenes
 from dsr_ros.train.scenes3d import scene3d_for_seed
 from dsr_ros.upsampler import Upsampler
-from dsr_ros.weights import read_card, shipped_model_path
+from dsr_ros.weights import read_card, shipped_model_path, shipped_specialists
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = (2, 4, 8, 16)
@@ -43,9 +43,20 @@ def test_shipped_model_card_is_complete(scale):
 def test_shipped_model_beats_bicubic_under_every_degradation(scale):
     up = Upsampler.from_pretrained(scale=scale, backend="torch")
     scenes = heldout_scenes(3, 128 if scale < 16 else 256, seed=1_000_000)
-    for tell in (True, False) if up.model_card.input_kinds else (True,):  # told each degradation, and untold
+    for tell in (True, False) if up.input_kinds else (True,):  # told each degradation (specialists too), and untold
         for kind, row in evaluate(up, scenes, tell_kind=tell).items():
             assert row["model"] < row["bicubic"], f"x{scale} {kind} (told: {tell}): {row}"
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_shipped_specialists_beat_bicubic_and_the_general_model_under_their_kind(scale):
+    for kind, path in shipped_specialists(scale).items():
+        card = read_card(path)
+        assert card.specialist_kind == kind and not card.input_kinds and card.training["recipe"]["data"]["degradations"] == [kind]
+        assert card.training["validation"]["curve"][-1]["step"] == card.training["steps"]
+        for where in ("heldout_synthetic", "validation"):
+            rows = card.metrics["promotion"][where]["table"][kind]
+            assert rows["model"]["rmse"] < min(rows["bicubic"]["rmse"], rows["general"]["rmse"]), f"x{scale} {kind} {where}"
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -68,7 +79,7 @@ def test_far_pixel_leaves_the_shipped_output_unchanged(scale):
     lr = degrade(scene3d_for_seed(1_000_060, 40 * scale, 40 * scale).depth, scale, "bicubic_aliased")
     far = lr.copy()
     far[0, 0] = 9.0
-    for kind in (None, *up.model_card.input_kinds):  # the kind planes never see depth
+    for kind in (None, *up.input_kinds):  # the kind planes never see depth, nor do specialists see a far pixel
         up.input_kind = kind
         diff_mm = np.abs(up.upsample(far) - up.upsample(lr))[16 * scale :, 16 * scale :] * 1000
         assert np.nanpercentile(diff_mm, 99) <= 1.0, f"x{scale} told {kind}"

@@ -51,9 +51,11 @@ def run(args: argparse.Namespace) -> int:
         scenes = _dataset(args)
         header = (f"{args.dataset} ({len(scenes)} images from {args.path}): RMSE in mm on valid pixels; "
                   + EVAL_UNITS_NOTE.get(args.dataset, "no paper units for this data set"))
-    if upsampler.model_card.input_kinds:
+    if upsampler.input_kinds:
         header += ("; the model is told nothing (input kind unknown)" if args.untold else
                    "; the model is told each degradation as its input kind")
+        if upsampler.specialist_kinds and not args.untold:
+            header += f" (specialists for {', '.join(upsampler.specialist_kinds)})"
     try:
         detailed = evaluate_detailed(upsampler, scenes, progress=True, units=PAPER_UNITS.get(args.dataset),
                                      tell_kind=not args.untold)

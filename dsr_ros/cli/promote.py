@@ -26,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     card = read_card(target)
     scale, told = card.scale, " (told each degradation as its input kind)" if card.input_kinds else ""
+    if card.specialist_kind:
+        told = f" (a specialist for {card.specialist_kind} input, beside the general model told it)"
     print(f"held-out synthetic set{told}:\n" + format_breakdown(heldout, scale))
     print(f"\nvalidation ({args.validate_on}){told}:\n" + format_breakdown(validated, scale))
     if card.input_kinds:

@@ -109,9 +109,9 @@ class UpsampleNode:
                                                   IN_COMPRESSED if compressed else IN_IMAGE, self._on_image, sub_qos)
         node.create_timer(cfg["diagnostics_period"], self._publish_diagnostics)
         node.add_on_set_parameters_callback(self._on_set_parameters)
-        engine = upsampler.engine
+        engine, card = upsampler.engine, upsampler.model_card
         self.log.info(
-            f"×{upsampler.scale} {upsampler.model_card.variant} on {engine.name}/{engine.device}/{engine.precision}, "
+            f"×{upsampler.scale} {card.variant}{_specialist_note(card)} on {engine.name}/{engine.device}/{engine.precision}, "
             f"{torch_threads()} CPU threads; "
             f"subscribing {self.sub_image.topic_name} ({cfg['qos_sub_reliability']}), "
             f"publishing {self.pub_image.topic_name} ({cfg['qos_pub_reliability']})"
@@ -221,6 +221,11 @@ class UpsampleNode:
         with self._publishing:
             self._closed = True
         return self.worker.stop(timeout_s)
+
+
+def _specialist_note(card: Any) -> str:
+    """", the specialist for <kind> input" when the network serving is one (the node was told that kind)."""
+    return f", the specialist for {card.specialist_kind} input" if card.specialist_kind else ""
 
 
 def _load_upsampler(cfg: dict[str, Any]) -> Any:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dsr_ros.train.checkpoint import load_checkpoint
 from dsr_ros.train.recipe import Recipe
-from dsr_ros.train.trainer import CHECKPOINT, build_model, git_commit
+from dsr_ros.train.trainer import CHECKPOINT, build_model, git_commit, specialist_kind
 from dsr_ros.weights import card_for, read_card, save_model
 
 
@@ -23,7 +23,7 @@ def export_run(recipe: Recipe, out: str | Path, checkpoint: str | Path | None = 
     model.load_state_dict(state["dsr"]["model"] if "dsr" in state else state["model"])
     final = run_dir / "model.safetensors"
     card = card_for(model.eval(), training={"recipe": recipe.to_dict(), "command": shlex.join(["dsr", *sys.argv[1:]])},
-                    commit=git_commit())
+                    commit=git_commit(), specialist_kind=specialist_kind(recipe))
     if final.is_file() and int(state["step"]) == recipe.train.steps:
         finished = read_card(final)
         card.training, card.metrics = finished.training, finished.metrics

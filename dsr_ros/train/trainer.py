@@ -135,11 +135,14 @@ def _stage_source(model: FeatureNet, path: str, scale: int) -> dict[str, torch.T
 
 #: Modules a warm start may add to a file's network: they are built as identities or zeros.
 GROWN_PARTS = frozenset({"lr_body", "mask_conv", "guide", "kind"})
+#: Modules a warm start may drop from a file's network: without them it is the file's network told nothing.
+DROPPED_PARTS = frozenset({"kind"})
 
 
 def warm_start(model: FeatureNet, path: str, scale: int) -> None:
     """Start from a weight file's network; LR blocks, a mask conv, a colour guide or kind conditioning it lacks stay
-    as built (no effect).
+    as built (no effect), and its kind table is dropped if the recipe's network has none (a specialist starts
+    from the file's untold network, which is all-zero planes through that table: no modulation).
 
     A network grown by LR blocks or given the validity mask as an input thus starts exactly where
     the file's network ended; a cascade (x16 as two x4 stages) starts from an x4 file in every stage.
@@ -147,6 +150,7 @@ def warm_start(model: FeatureNet, path: str, scale: int) -> None:
     """
     source = _stage_source(model, path, scale) or load_model(path, expected_scale=scale)[0].state_dict()
     target = model.state_dict()
+    source = {k: v for k, v in source.items() if k in target or not DROPPED_PARTS & set(k.split("."))}
     missing = sorted(set(target) - set(source))
     grown = all(GROWN_PARTS & set(k.split(".")) for k in missing)
     unexpected = sorted(set(source) - set(target))
@@ -155,6 +159,12 @@ def warm_start(model: FeatureNet, path: str, scale: int) -> None:
         raise TrainingError(f"train.init_from {path} does not fit the recipe's network: missing "
                             f"{missing[:2]}, unexpected {unexpected[:2]}, other shapes {wrong[:2]}")
     model.load_state_dict(source, strict=False)
+
+
+def specialist_kind(recipe: Recipe) -> str:
+    """The one degradation a network not told its input kind trained on (it is a specialist for it); "" for a mix."""
+    kinds = set(recipe.data.degradations)
+    return kinds.pop() if len(kinds) == 1 and not recipe.model.input_kinds else ""
 
 
 def trainable_parameters(model: nn.Module, parts: list[str]) -> list[nn.Parameter]:
@@ -294,7 +304,7 @@ def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: 
     if validation:
         training["validation"] = {"scenes": validation.source, "every": validation.every,
                                   "curve": read_curve(out_dir, up_to=end)}
-    card = card_for(model, training=training, commit=git_commit())
+    card = card_for(model, training=training, commit=git_commit(), specialist_kind=specialist_kind(recipe))
     return TrainResult(model=model, card=card, last_loss=loss_value, first_loss=first_loss, steps=end, start=start)
 
 
