@@ -252,6 +252,23 @@ def test_input_kind_parameter_tells_the_model_how_its_input_was_made(workspace, 
     assert np.abs(served - expected).max() <= 1
 
 
+def test_told_its_input_kind_the_node_serves_the_shipped_specialist(workspace):
+    from dsr_ros.upsampler import Upsampler
+    from dsr_ros.weights import shipped_model_path, shipped_specialists
+
+    from dsr_ros.train.degrade import degrade
+    from dsr_ros.train.scenes3d import scene3d_for_seed
+
+    specialist = shipped_specialists(2)["bicubic_aliased"]
+    lr = degrade(scene3d_for_seed(1_000_053, 2 * H, 2 * W).depth, 2, "bicubic_aliased")  # a view with depth edges
+    depth = np.nan_to_num(lr * 1000).astype(np.uint16)
+    expected = Upsampler.from_file(specialist, backend="torch").upsample(depth).astype(int)
+    general = Upsampler.from_file(shipped_model_path(2), backend="torch", input_kind="bicubic_aliased")
+    assert np.abs(expected - general.upsample(depth).astype(int)).max() > 20  # the two networks tell apart here
+    served = served_once(workspace, "/special", depth, scale=2, backend="torch", input_kind="bicubic_aliased")
+    assert np.abs(served - expected).max() <= 1
+
+
 @pytest.mark.parametrize("params, name", [
     ({"scale": 3}, "scale"),
     ({"backend": "nope"}, "backend"),
