@@ -91,6 +91,6 @@ def generate_launch_description():
                               description="raw or compressedDepth (subscribes <depth_image>/compressedDepth)"),
         DeclareLaunchArgument("input_kind", default_value="",
                               description="unknown, bicubic, bicubic_aliased, nearest, stereo or tof (models trained "
-                                          "with input kinds); empty: params file"),
+                                          "with input kinds, or specialists); empty: params file"),
     ]
     return LaunchDescription([*arguments, OpaqueFunction(function=_node)])

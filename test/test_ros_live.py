@@ -253,11 +253,10 @@ def test_input_kind_parameter_tells_the_model_how_its_input_was_made(workspace, 
 
 
 def test_told_its_input_kind_the_node_serves_the_shipped_specialist(workspace):
-    from dsr_ros.upsampler import Upsampler
-    from dsr_ros.weights import shipped_model_path, shipped_specialists
-
     from dsr_ros.train.degrade import degrade
     from dsr_ros.train.scenes3d import scene3d_for_seed
+    from dsr_ros.upsampler import Upsampler
+    from dsr_ros.weights import shipped_model_path, shipped_specialists
 
     specialist = shipped_specialists(2)["bicubic_aliased"]
     lr = degrade(scene3d_for_seed(1_000_053, 2 * H, 2 * W).depth, 2, "bicubic_aliased")  # a view with depth edges

@@ -77,8 +77,9 @@ PARAMS: tuple[ParamSpec, ...] = (
               "2 left-right, 4 also up-down): lower RMSE at edges, not under decimated input; that many or more times the inference",
               SELF_ENSEMBLES),
     ParamSpec("input_kind", str, "unknown", "How the input depth was made, for a model trained to be told (its card's "
-              "input_kinds): bicubic (anti-aliased resize), bicubic_aliased (point-sampled resize), nearest (decimation), "
-              "stereo, tof; unknown: the mixed network", INPUT_KINDS),
+              "input_kinds) or a shipped specialist for that kind (run instead): bicubic (anti-aliased resize), "
+              "bicubic_aliased (point-sampled resize), nearest (decimation), stereo, tof; unknown: the mixed network",
+              INPUT_KINDS),
     ParamSpec("min_depth", float, 0.0, "Sensor range near end in metres: nearer readings are invalid (never clipped)",
               None, 0.0, 1000.0),
     ParamSpec("max_depth", float, 0.0, "Sensor range far end in metres: farther readings are invalid; 0: no limit",
