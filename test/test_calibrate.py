@@ -49,6 +49,13 @@ def test_calibration_picks_the_alpha_with_the_lowest_mean_ratio_on_its_own_frame
     assert CALIBRATION_SEED != HELDOUT["seed"]  # never the frames promotion checks on
 
 
+def test_a_specialist_is_calibrated_under_its_own_kind_only():
+    net = tiny(seed=3)
+    best, ratios = calibrate(net, card_for(net, specialist_kind="tof"), scenes=2, size=64, alphas=(0.5, 1.0))
+    assert set(ratios[0.5]) == {"tof", "mean"} and ratios[0.5]["mean"] == ratios[0.5]["tof"]
+    assert best == min(ratios, key=lambda a: ratios[a]["tof"])
+
+
 def test_cli_writes_the_scaled_model_with_its_calibration_on_the_card(tmp_path, capsys):
     net = tiny(seed=4)
     source = save_model(tmp_path / "m.safetensors", net, card_for(net, training={"steps": 3}))

@@ -41,14 +41,18 @@ def scale_residual(model: FeatureNet, alpha: float) -> FeatureNet:
 
 def calibrate(model: FeatureNet, card: ModelCard, scenes: int = 24, size: int = 256, seed: int = CALIBRATION_SEED,
               alphas: tuple[float, ...] = ALPHAS, progress: bool = False) -> tuple[float, dict[float, dict[str, float]]]:
-    """(best α, {α: {degradation: RMSE ÷ bicubic RMSE, "mean": their mean}}) on the calibration frames."""
+    """(best α, {α: {degradation: RMSE ÷ bicubic RMSE, "mean": their mean}}) on the calibration frames.
+
+    A specialist (card: `specialist_kind`) is calibrated under its own kind only: it never runs under the others.
+    """
     frames = heldout_scenes(scenes, size, seed)
+    kinds = (card.specialist_kind,) if card.specialist_kind else EVAL_DEGRADATIONS
     ratios: dict[float, dict[str, float]] = {}
     for alpha in alphas:
         table = evaluate(Upsampler.from_model(scale_residual(model, alpha), card, backend="torch"), frames,
-                         EVAL_DEGRADATIONS, progress=progress)
-        row = {kind: table[kind]["model"] / table[kind]["bicubic"] for kind in EVAL_DEGRADATIONS}
-        row["mean"] = sum(row.values()) / len(EVAL_DEGRADATIONS)
+                         kinds, progress=progress)
+        row = {kind: table[kind]["model"] / table[kind]["bicubic"] for kind in kinds}
+        row["mean"] = sum(row.values()) / len(kinds)
         ratios[alpha] = row
     best = min(alphas, key=lambda a: ratios[a]["mean"])
     return best, ratios
