@@ -87,8 +87,9 @@ class Upsampler:
         loaded only when told its kind)."""
         path = shipped_model_path(scale, variant)
         options = {"device": device, "backend": backend, "precision": precision, "expected_scale": scale}
-        specialists = {kind: partial(_load_specialist, file, kind, options)
-                       for kind, file in shipped_specialists(scale, variant).items()}
+        # A specialist is built as the general model is: same device, back end, precision and engine options.
+        build = {**options, "engine_options": kwargs.get("engine_options", {})}
+        specialists = {kind: partial(_load_specialist, file, build) for kind, file in shipped_specialists(scale, variant).items()}
         return cls.from_file(path, specialists=specialists, **options, **kwargs)
 
     @property
@@ -272,7 +273,7 @@ class Upsampler:
         return out
 
 
-def _load_specialist(path: Path, kind: str, options: dict) -> tuple[InferenceEngine, ModelCard]:
+def _load_specialist(path: Path, options: dict) -> tuple[InferenceEngine, ModelCard]:
     """A shipped specialist's engine and card, built with the general model's device, back end and precision."""
     upsampler = Upsampler.from_file(path, **options)
     return upsampler.engine, upsampler.model_card
