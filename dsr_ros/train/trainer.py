@@ -16,6 +16,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from dsr_ros.net import CascadeDSRNet, DSRNetConfig, build_dsrnet
 from dsr_ros.net.dsrnet import FeatureNet
 from dsr_ros.train.checkpoint import load_checkpoint, save_checkpoint
+from dsr_ros.train.curve_plot import PNG as CURVE_PNG
+from dsr_ros.train.curve_plot import plot_curves
 from dsr_ros.train.data import batch_source
 from dsr_ros.train.distributed import data_parallel, init_world, training_device
 from dsr_ros.train.evaluate import evaluate, format_table, heldout_scenes
@@ -213,6 +215,7 @@ def _validate(model: FeatureNet, validation: Validation, out_dir: Path, step: in
         scores = validation.score(Upsampler.from_model(model, card_for(model)))
     model.train()
     write_row(out_dir, {"step": step, **{k: round(v, 2) for k, v in scores.items()}})
+    plot_curves({out_dir.name: read_curve(out_dir)}, out_dir / CURVE_PNG, f"{out_dir.name}: validation on {validation.source}")
 
 
 def train(recipe: Recipe, resume: bool = False, progress: bool = True, stop_at: int | None = None,

@@ -2,7 +2,8 @@
 
 Validation scenes are for choosing and reporting only, never for training: they come from the
 command line (`dsr train --validate-on FOLDER`), not from a recipe, and only their RMSE is kept.
-Rows go to `validation.csv` in the run folder (resumed runs keep the rows up to their checkpoint)
+Rows go to `validation.csv` in the run folder (resumed runs keep the rows up to their checkpoint), drawn into
+`validation.png` beside it (dsr_ros.train.curve_plot),
 and into the model card as `training.validation_curve`.
 """
 from __future__ import annotations
